@@ -1,0 +1,123 @@
+"""Customer equity, CLV and churn from a finished run.
+
+Timing convention: month t's cash flows fall at the end of month t and are discounted by
+(1 + d)^−t, with d the monthly equivalent of the annual discount rate. A customer who
+leaves in month t pays nothing for month t. Initial customers count as acquired at the
+end of month 0 (they paid for month 0, outside the horizon).
+
+Customer equity (Rust, Lemon & Zeithaml 2004): the discounted net cash flows of current
+*and future* customers over the horizon — every cost line included — plus the discounted
+residual value of the customers alive at its end. The residual value of a customer is the
+expected discounted margin of a geometric lifetime at their final churn hazard p:
+margin · (1 − p) / (d + p), discounted from the horizon to month 0. The residual margin is
+revenue less delivery cost and expected contact cost; fixed costs stop at the horizon.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from .phases import Context
+from .rules import churn
+from .scenario import STAGES, TIERS
+
+SUMMARY_METRICS: dict[str, str] = {
+    "customer_equity": "discounted net cash flow over the horizon + residual value (currency)",
+    "discounted_cash_flow": "discounted net cash flow over the horizon (currency)",
+    "residual_value": "discounted expected value of customers alive at the end (currency)",
+    "churn_rate_annual": "1 − (1 − churned / customer-months at risk)^12",
+    "clv_mean": "mean discounted contribution + residual per customer served (currency)",
+    "customers_served": "customers active at any time in the horizon",
+    "customers_end": "customers active at the end",
+    "acquisitions": "prospects acquired over the horizon",
+    "winbacks": "departed customers won back over the horizon",
+    "churned": "departures over the horizon",
+    "revenue": "undiscounted revenue over the horizon (currency)",
+    "costs": "undiscounted costs over the horizon (currency)",
+    "cost_to_serve": "contact and staffing cost per customer-month (currency)",
+    "mean_satisfaction_end": "mean satisfaction of customers at the end (0..1)",
+}
+"""Every summary metric and what it measures. A missing or non-finite one is an error."""
+
+
+def final_churn_hazard(ctx: Context) -> np.ndarray:
+    """Each customer's monthly churn hazard in the final state (no programme)."""
+    st, t = ctx.state, ctx.tables
+    ch = ctx.scenario.behaviour.churn
+    log_m = churn.log_multiplier(st.satisfaction, t.churn_stage_log_multiplier[st.stage],
+                                 st.products, np.zeros(len(st), dtype=bool),
+                                 ch.satisfaction_effect, ch.neutral_satisfaction,
+                                 ch.product_effect, ch.retention_effect)
+    per_opportunity = churn.probability(st.log_survival, log_m)
+    return churn.monthly_equivalent(per_opportunity,
+                                    ctx.scenario.behaviour.lifecycle.renewal_every_months)
+
+
+def residual_values(ctx: Context, horizon: int) -> np.ndarray:
+    """Discounted (to month 0) residual value of each customer alive at the horizon."""
+    st, t = ctx.state, ctx.tables
+    active = t.active[st.stage]
+    prop = np.maximum(st.proposition, 0)
+    margin = (t.revenue[st.segment, prop, st.products] - t.delivery_cost[st.segment, prop,
+                                                                           st.products]
+              - t.expected_service_cost[st.segment])
+    p = final_churn_hazard(ctx)
+    d = t.discount_monthly
+    value = margin * (1.0 - p) / (d + p) * (1.0 + d) ** -horizon
+    return np.where(active, value, 0.0)
+
+
+def summarize(ctx: Context, monthly: pd.DataFrame, residual: np.ndarray) -> dict[str, float]:
+    """The run's summary metrics (see :data:`SUMMARY_METRICS`)."""
+    st = ctx.state
+    served = st.cohort >= 0
+    at_risk = monthly["at_risk"].sum()
+    monthly_churn = monthly["churned"].sum() / at_risk if at_risk else 0.0
+    dcf = float((monthly["net_cash_flow"] * monthly["discount_factor"]).sum())
+    customer_months = monthly[list(STAGES[1:5])].to_numpy().sum()
+    serve_cost = monthly["service_costs"].sum() + monthly["staffing_costs"].sum()
+    n_served = int(np.count_nonzero(served))
+    active = ctx.tables.active[st.stage]
+    n_end = int(np.count_nonzero(active))
+    out = {
+        "customer_equity": dcf + float(residual.sum()),
+        "discounted_cash_flow": dcf,
+        "residual_value": float(residual.sum()),
+        "churn_rate_annual": float(1.0 - (1.0 - monthly_churn) ** 12),
+        "clv_mean": float((st.value[served] + residual[served]).mean()) if n_served else 0.0,
+        "customers_served": n_served,
+        "customers_end": n_end,
+        "acquisitions": int(monthly["acquisitions"].sum()),
+        "winbacks": int(monthly["winbacks"].sum()),
+        "churned": int(monthly["churned"].sum()),
+        "revenue": float(monthly["revenue"].sum()),
+        "costs": float(monthly["costs"].sum()),
+        "cost_to_serve": float(serve_cost / customer_months) if customer_months else 0.0,
+        "mean_satisfaction_end": float(st.satisfaction[active].mean()) if n_end else 0.0,
+    }
+    bad = [k for k in SUMMARY_METRICS if not np.isfinite(out[k])]
+    if bad:
+        raise FloatingPointError(f"non-finite summary metrics: {', '.join(bad)}")
+    return out
+
+
+def customers_table(ctx: Context, residual: np.ndarray) -> pd.DataFrame:
+    """One row per customer at the end of the run."""
+    st, t = ctx.state, ctx.tables
+    prop_names = np.array(("",) + t.proposition_names, dtype=object)
+    return pd.DataFrame({
+        "customer": np.arange(len(st)),
+        "segment": pd.Categorical.from_codes(st.segment, t.segment_names),
+        "label": pd.Categorical.from_codes(st.label, t.segment_names),
+        "stage": pd.Categorical.from_codes(st.stage, STAGES),
+        "tier": pd.Categorical.from_codes(st.tier, TIERS),
+        "proposition": prop_names[st.proposition + 1],
+        "tenure": st.tenure,
+        "cohort": st.cohort,
+        "products": st.products,
+        "satisfaction": st.satisfaction,
+        "churn_propensity": st.theta,
+        "value": st.value,
+        "residual_value": residual,
+    })

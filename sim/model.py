@@ -1,0 +1,165 @@
+"""The CVM model: wiring and the fixed monthly step order, nothing else.
+
+Step order of a month (synchronous: aggregates are computed between phases, and every
+customer phase reads only its own row plus those aggregates):
+
+1. firm codes customers into value tiers and decides reach and spend;
+2. retain — declining customers reached by the retention programme;
+3. contact — who contacts the firm, through which channel;
+4. service levels of every human channel's pools from the month's peak-hour load;
+5. serve — contacts answered within target or not;
+6. experience — satisfaction from proposition fit, service and programmes;
+7. develop — cross-sell;
+8. leave — churn;
+9. progress — stage progression;
+10. word of mouth — adopter share after churn;
+11. acquire — prospects become customers;
+12. win_back — departed customers return;
+13. account — revenue and costs; the month is recorded.
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+import mesa
+import numpy as np
+
+from . import phases, strategies
+from .agents import Customer, Firm
+from .population import EVENTS, initial_state
+from .randomness import SETUP, MonthlyDraws, stream
+from .rules import acquisition, service
+from .scenario import STAGES, Scenario
+from .tables import build_tables
+
+Engine = Literal["vectorized", "agents"]
+ENGINES: tuple[str, ...] = ("vectorized", "agents")
+
+COST_LINES = ("delivery_costs", "service_costs", "staffing_costs", "acquisition_costs",
+              "retention_costs", "development_costs", "winback_costs", "overhead_costs")
+"""Monthly cost lines; ``costs`` is their sum and ``net_cash_flow = revenue − costs``."""
+
+
+class CVMModel(mesa.Model):
+    """A firm and its market, stepped one month at a time.
+
+    The scenario lives in ``model.ctx.scenario`` (mesa's own ``Model.scenario`` is a
+    different, experimental concept).
+
+    Args:
+        scenario: A validated scenario.
+        strategy: Name of the strategy the firm runs.
+        seed: Root seed (defaults to the scenario's).
+        replication: Replication index; with the seed it selects the random streams.
+        engine: ``"vectorized"`` (arrays) or ``"agents"`` (mesa agents one by one).
+    """
+
+    def __init__(self, scenario: Scenario, strategy: str, seed: int | None = None,
+                 replication: int = 0, engine: Engine = "vectorized"):
+        if engine not in ENGINES:
+            raise ValueError(f"engine must be one of {ENGINES}, not {engine!r}")
+        if strategy not in scenario.strategies:
+            raise ValueError(f"no strategy named {strategy!r} (known: "
+                             f"{', '.join(scenario.strategies)})")
+        seed = scenario.simulation.seed if seed is None else int(seed)
+        super().__init__(rng=seed)
+        self.strategy = strategy
+        self.seed = seed
+        self.replication = replication
+        self.engine = engine
+        tables = build_tables(scenario)
+        plan = strategies.make_plan(scenario, tables, strategy)
+        strat = scenario.strategies[strategy]
+        data_quality = strat.data_quality if strat.kind == "segmented" else 1.0
+        state = initial_state(scenario, tables, stream(seed, replication, SETUP), data_quality,
+                              plan.offer, plan.pull)
+        self.ctx = phases.Context(state=state, scenario=scenario, tables=tables, plan=plan)
+        self.firm = Firm(self, plan)
+        self._draws = MonthlyDraws(seed, replication, scenario.market.population)
+        self._discount = 1.0 / (1.0 + tables.discount_monthly)
+        self.records: list[dict] = []
+        if engine == "agents":
+            Customer.create_agents(self, len(state), np.arange(len(state)))
+            self._customers = self.agents_by_type[Customer]
+
+    def _each_customer(self, phase: str) -> None:
+        if self.engine == "agents":
+            self._customers.do(phase)
+        else:
+            getattr(phases, phase)(self.ctx, phases.ALL)
+
+    def step(self) -> None:
+        """Advance one month."""
+        ctx, t = self.ctx, len(self.records) + 1
+        tables, st = ctx.tables, ctx.state
+        active = tables.active[st.stage]
+        decisions = self.firm.decide(active, t)
+        ctx.month = phases.Month(t=t, u=self._draws.draw(), decisions=decisions,
+                                 discount=self._discount ** t, active=active)
+        for phase in ("retain", "contact"):
+            self._each_customer(phase)
+        ctx.month.contacts = self._contacts()
+        ctx.month.service_level = service.service_levels(
+            ctx.month.contacts, ctx.plan.agents, tables.human, tables.hours_per_month,
+            tables.peak_to_average, tables.handle_time_seconds, tables.service_target_seconds)
+        for phase in ("serve", "experience", "develop", "leave", "progress"):
+            self._each_customer(phase)
+        ctx.month.adopter_share = acquisition.adopter_share(
+            tables.active[st.stage], st.satisfaction, len(st),
+            ctx.scenario.behaviour.word_of_mouth.satisfaction_weighted)
+        for phase in ("acquire", "win_back", "account"):
+            self._each_customer(phase)
+        self.records.append(self._record(active))
+
+    def _contacts(self) -> np.ndarray:
+        """(C, pools) contacts this month."""
+        st, n_pool = self.ctx.state, strategies.N_POOLS
+        n_chan = len(self.ctx.tables.channel_names)
+        contacted = st.channel >= 0
+        key = np.where(contacted, st.channel.astype(np.int64) * n_pool + st.pool, 0)
+        return np.bincount(key, weights=contacted, minlength=n_chan * n_pool).reshape(
+            n_chan, n_pool)
+
+    def _record(self, active_at_start: np.ndarray) -> dict:
+        ctx = self.ctx
+        st, m, plan, tables = ctx.state, ctx.month, ctx.plan, ctx.tables
+        row: dict = {"month": m.t}
+        row.update(zip(STAGES, np.bincount(st.stage, minlength=len(STAGES)).tolist(),
+                       strict=True))
+        events = np.bincount(st.event, minlength=len(EVENTS)).tolist()
+        row["acquisitions"] = events[EVENTS.index("acquired")]
+        row["winbacks"] = events[EVENTS.index("won_back")]
+        row["churned"] = events[EVENTS.index("churned")]
+        row["at_risk"] = int(np.count_nonzero(active_at_start))
+        row["contacts"] = int(m.contacts.sum())
+        row["revenue"] = float(st.revenue.sum())
+        spend = m.decisions.spend
+        lines = {
+            "delivery_costs": float(st.delivery_cost.sum()),
+            "service_costs": float(st.service_cost.sum()),
+            "staffing_costs": plan.staffing_cost,
+            "acquisition_costs": spend["acquisition"],
+            "retention_costs": spend["retention"],
+            "development_costs": spend["development"],
+            "winback_costs": spend["winback"],
+            "overhead_costs": plan.overhead,
+        }
+        row.update(lines)
+        row["costs"] = sum(lines.values())
+        row["net_cash_flow"] = row["revenue"] - row["costs"]
+        row["discount_factor"] = m.discount
+        active = tables.active[st.stage]
+        n_active = int(np.count_nonzero(active))
+        row["mean_satisfaction"] = (float(np.dot(active, st.satisfaction)) / n_active
+                                    if n_active else 0.0)
+        row["products_per_customer"] = (
+            float(np.sum(st.products, where=active, dtype=np.int64)) / n_active
+            if n_active else 0.0)
+        for c, name in enumerate(tables.channel_names):
+            if tables.human[c]:
+                served = m.contacts[c]
+                total = served.sum()
+                level = float((m.service_level[c] * served).sum() / total) if total else 1.0
+                row[f"service_level_{name}"] = level
+        return row

@@ -1,0 +1,57 @@
+"""Churn: a customer's own base propensity θ, raised or lowered by satisfaction, stage,
+products held and retention programmes.
+
+p = 1 − (1 − θ)^m, with log m = −effect · (s − neutral) + log m_stage
++ (k − 1) · log(1 − product_effect) + [in programme] · log(1 − retention_effect).
+With m = 1 (every effect off) p equals θ, which is what lets churn dock to the
+geometric and shifted-beta-geometric models.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+THETA_MAX = 1.0 - 1e-12
+"""θ is capped just below 1 so that log(1 − θ) stays finite."""
+
+
+def log_survival(theta: np.ndarray) -> np.ndarray:
+    """log(1 − θ), stored per customer so the monthly step needs no logarithm."""
+    return np.log1p(-np.minimum(theta, THETA_MAX))
+
+
+def log_multiplier(satisfaction: np.ndarray, stage_log_multiplier: np.ndarray,
+                   products: np.ndarray, in_programme: np.ndarray, satisfaction_effect: float,
+                   neutral_satisfaction: float, product_effect: float,
+                   retention_effect: float) -> np.ndarray:
+    """log m, the log of the hazard multiplier applied to θ."""
+    log_m = stage_log_multiplier - satisfaction_effect * (satisfaction - neutral_satisfaction)
+    if product_effect > 0.0:
+        log_m = log_m + (products - 1) * np.log1p(-min(product_effect, THETA_MAX))
+    if retention_effect > 0.0:
+        log_m = log_m + in_programme * np.log1p(-min(retention_effect, THETA_MAX))
+    return log_m
+
+
+def probability(log_surv: np.ndarray, log_m: np.ndarray) -> np.ndarray:
+    """Churn probability 1 − (1 − θ)^m in [0, 1], from log(1 − θ) and log m."""
+    return -np.expm1(np.exp(log_m) * log_surv)
+
+
+def renewal_due(tenure: np.ndarray, every_months: int) -> np.ndarray:
+    """True where the customer may leave this month (every month, or at renewals)."""
+    if every_months == 1:
+        return np.ones(np.shape(tenure), dtype=bool)
+    return (tenure % every_months) == 0
+
+
+def churns(prob: np.ndarray, at_risk: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """True where an at-risk customer leaves this month."""
+    return at_risk & (u < prob)
+
+
+def monthly_equivalent(prob: np.ndarray, every_months: int) -> np.ndarray:
+    """Monthly hazard with the same survival as ``prob`` per renewal of ``every_months``."""
+    if every_months == 1:
+        return prob
+    return -np.expm1(np.log1p(-np.minimum(prob, THETA_MAX)) / every_months)

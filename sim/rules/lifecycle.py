@@ -1,0 +1,33 @@
+"""Stage progression: acquisition (onboarding) → growth → maturity, with decline when
+satisfaction falls below a threshold and recovery above another.
+
+Departures (churn) and returns (acquisition, win-back) are their own rules.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tables import ACQUISITION, DECLINE, GROWTH, MATURITY
+
+
+def settled_stage(tenure: np.ndarray, products: np.ndarray, onboarding_months: int,
+                  maturity_tenure_months: int, maturity_products: int) -> np.ndarray:
+    """Stage of a customer who is not declining, from tenure (months) and products held."""
+    mature = (tenure >= maturity_tenure_months) | (products >= maturity_products)
+    return np.where(tenure < onboarding_months, ACQUISITION,
+                    np.where(mature, MATURITY, GROWTH)).astype(np.int8)
+
+
+def progress(stage: np.ndarray, tenure: np.ndarray, products: np.ndarray,
+             satisfaction: np.ndarray, active: np.ndarray, onboarding_months: int,
+             maturity_tenure_months: int, maturity_products: int, decline_threshold: float,
+             recovery_threshold: float) -> np.ndarray:
+    """Next stage of each customer (unchanged where not ``active``)."""
+    settled = settled_stage(tenure, products, onboarding_months, maturity_tenure_months,
+                            maturity_products)
+    declining = stage == DECLINE
+    falls = ~declining & (settled != ACQUISITION) & (satisfaction < decline_threshold)
+    stays_down = declining & (satisfaction < recovery_threshold)
+    new = np.where(falls | stays_down, DECLINE, settled).astype(np.int8)
+    return np.where(active, new, stage).astype(np.int8)

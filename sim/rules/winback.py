@@ -1,0 +1,23 @@
+"""Win-back: departed customers reached by the firm's win-back effort may return."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from ..tables import DEPARTED
+
+
+def eligible(stage: np.ndarray, months_departed: np.ndarray, after_months: int) -> np.ndarray:
+    """True for departed customers gone at least ``after_months`` months."""
+    return (stage == DEPARTED) & (months_departed >= after_months)
+
+
+def probability(reach: np.ndarray, response: float, pull: np.ndarray,
+                is_eligible: np.ndarray) -> np.ndarray:
+    """Monthly return probability: reached × responds × prefers the offer."""
+    return np.where(is_eligible, reach * response * pull, 0.0)
+
+
+def returns(prob: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """True where a departed customer comes back this month."""
+    return u < prob

@@ -1,0 +1,677 @@
+"""Scenario files: YAML → one validated, typed, immutable :class:`Scenario`.
+
+This is the only place where parameters are checked (DESIGN decision 4). Past
+:func:`load_scenario`, code trusts its inputs. Every error is a
+:class:`ScenarioError` naming the file, the line where known and the dotted key path.
+
+Units are stated in each field's description (they also appear in ``cvm schema``):
+money is in the scenario's currency, flows are per month unless the key says
+``annual``, probabilities are in [0, 1], utilities are in "utility units" (the
+scale on which a logistic response turns 0 into one half).
+"""
+
+from __future__ import annotations
+
+import copy
+import difflib
+import math
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+
+STAGES: tuple[str, ...] = ("prospect", "acquisition", "growth", "maturity", "decline", "departed")
+"""Lifecycle stages in code order; ``STAGES[i]`` is the name of stage code ``i``."""
+ACTIVE_STAGES: tuple[str, ...] = STAGES[1:5]
+TIERS: tuple[str, ...] = ("A", "B", "C")
+"""Value tiers of the ABC customer code: A best, B high potential, C general."""
+
+Probability = Annotated[float, Field(ge=0.0, le=1.0)]
+NonNegative = Annotated[float, Field(ge=0.0)]
+Positive = Annotated[float, Field(gt=0.0)]
+Money = Annotated[float, Field(ge=0.0)]
+
+
+class ScenarioError(Exception):
+    """A scenario that cannot be used, located as precisely as known.
+
+    Attributes:
+        message: What is wrong, in one sentence.
+        path: Dotted key path (``market.segments.mass.share``) or ``""`` for the whole file.
+        file: The scenario file, if the scenario came from one.
+        line: 1-based line in ``file`` where the key stands, if known.
+    """
+
+    def __init__(self, message: str, path: str = "", file: str | None = None,
+                 line: int | None = None):
+        super().__init__(message)
+        self.message = message
+        self.path = path
+        self.file = file
+        self.line = line
+
+    def __str__(self) -> str:
+        where = ""
+        if self.file:
+            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
+        key = f"{self.path}: " if self.path else ""
+        return f"{where}{key}{self.message}"
+
+
+class _Frozen(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+
+
+# --------------------------------------------------------------------------- market
+class ChurnPropensity(_Frozen):
+    """Base churn propensity θ of a segment's customers, per churn opportunity.
+
+    A churn opportunity is a month, or a renewal when ``lifecycle.renewal_every_months > 1``.
+    Either heterogeneous, θ ~ Beta(alpha, beta) (mean alpha / (alpha + beta); the
+    shifted-beta-geometric model of Fader & Hardie 2007), or ``constant`` for everyone.
+    """
+
+    alpha: Positive | None = Field(None, description="Beta shape α of θ across customers (> 0).")
+    beta: Positive | None = Field(None, description="Beta shape β of θ across customers (> 0).")
+    constant: Probability | None = Field(
+        None, description="Same θ for every customer, probability per churn opportunity.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> ChurnPropensity:
+        beta_form = self.alpha is not None or self.beta is not None
+        if beta_form == (self.constant is not None):
+            raise ValueError("give either alpha and beta, or constant (exactly one form)")
+        if beta_form and (self.alpha is None or self.beta is None):
+            raise ValueError("a Beta distribution needs both alpha and beta")
+        return self
+
+    @property
+    def mean(self) -> float:
+        """Mean θ across customers (probability per churn opportunity)."""
+        if self.constant is not None:
+            return self.constant
+        return self.alpha / (self.alpha + self.beta)
+
+
+class Segment(_Frozen):
+    """A group of customers who want the same things (true segment, unknown to the firm)."""
+
+    share: Probability = Field(description="Share of the population in this segment (0..1).")
+    needs: dict[str, NonNegative] = Field(
+        description="Weight of each proposition attribute in this segment's utility "
+                    "(utility units per unit of benefit).")
+    price_sensitivity: NonNegative = Field(
+        description="Utility lost per currency unit of monthly price.")
+    churn: ChurnPropensity
+    margin_potential: Positive = Field(
+        1.0, description="Spend multiplier: revenue and delivery cost per product scale with it.")
+    contact_rate: Probability = Field(
+        description="Probability that a customer contacts the firm for service in a month.")
+    channel_preferences: dict[str, NonNegative] = Field(
+        description="Relative preference for each channel when contacting (normalised to 1).")
+    innovation: Probability = Field(
+        0.0, description="Bass p: monthly probability that a prospect considers the firm "
+                         "unprompted.")
+    word_of_mouth: NonNegative = Field(
+        0.0, description="Bass q: monthly adoption probability per unit share of the "
+                         "population that are (satisfied) customers.")
+
+
+class Market(_Frozen):
+    """Who is out there and how they respond."""
+
+    population: Annotated[int, Field(ge=1)] = Field(
+        description="Number of customer agents: prospects, customers and departed together.")
+    initial_customers: Annotated[int, Field(ge=0)] = Field(
+        description="Customers at month 0 (the rest start as prospects).")
+    initial_max_tenure_months: Annotated[int, Field(ge=0)] = Field(
+        36, description="Initial customers have been customers for 1 + U{0..this} months.")
+    attributes: tuple[str, ...] = Field(
+        min_length=1, description="Names of the proposition attributes customers value.")
+    segments: dict[str, Segment] = Field(min_length=1)
+    competitor_utility: dict[str, float] = Field(
+        description="Utility of the competitor's offer (the outside option) per segment.")
+
+
+# --------------------------------------------------------------------- firm's means
+class Proposition(_Frozen):
+    """A product-and-service bundle the firm can offer."""
+
+    price: Money = Field(description="Price per customer per month (currency).")
+    unit_cost: Money = Field(description="Delivery cost per customer per month (currency).")
+    benefits: dict[str, Probability] = Field(
+        description="Benefit delivered on each attribute (0..1).")
+    fixed_cost: Money = Field(
+        0.0, description="Cost of running this proposition per month while it is offered "
+                         "(currency/month): product management, systems, training.")
+
+
+class Channel(_Frozen):
+    """A way customers contact the firm. Human channels queue (Erlang C at the peak hour)."""
+
+    human: bool = Field(description="Staffed by people (queues) or self-service (no queue).")
+    cost_per_contact: Money = Field(description="Variable cost of one contact (currency).")
+    quality: float = Field(
+        description="Utility added to the month's experience by a contact served in time.")
+    wait_penalty: NonNegative = Field(
+        0.0, description="Utility lost by a contact not answered within the service target "
+                         "(human channels).")
+    cross_sell: Probability = Field(
+        0.0, description="Probability that a served contact prompted as a sales contact "
+                         "sells an extra product.")
+    handle_time_seconds: Positive = Field(300.0, description="Average handle time (seconds).")
+    service_target_seconds: NonNegative = Field(
+        20.0, description="Answer-within target for the service level (seconds).")
+    hours_per_month: Positive = Field(
+        260.0, description="Opening hours per month over which contacts spread.")
+    peak_to_average: Annotated[float, Field(ge=1.0)] = Field(
+        1.5, description="Contacts in the peak hour divided by the average hour.")
+    cost_per_agent_month: Money = Field(
+        0.0, description="Cost of one agent staffed for the peak hour (currency/month).")
+
+
+# --------------------------------------------------------------------- behaviour
+StageWeights = dict[Literal["acquisition", "growth", "maturity", "decline"], NonNegative]
+
+
+class SatisfactionParams(_Frozen):
+    """How experiences become satisfaction (a 0..1 state, exponentially smoothed)."""
+
+    memory: Probability = Field(
+        0.7, description="Weight of last month's satisfaction; 1 freezes satisfaction.")
+    proposition_weight: NonNegative = Field(
+        1.0, description="Weight of the proposition's fit (vs the competitor) in experience.")
+    service_weight: NonNegative = Field(
+        1.0, description="Weight of contact quality / waiting in experience; 0 switches off "
+                         "the service effect.")
+
+
+class ChurnParams(_Frozen):
+    """How the base propensity θ becomes a churn probability: p = 1 − (1 − θ)^m."""
+
+    satisfaction_effect: NonNegative = Field(
+        3.0, description="log m falls by this per unit of satisfaction above neutral; 0 makes "
+                         "churn ignore satisfaction.")
+    neutral_satisfaction: Probability = Field(
+        0.5, description="Satisfaction at which churn equals the base propensity.")
+    stage_multipliers: StageWeights = Field(
+        default_factory=lambda: {"acquisition": 1.0, "growth": 1.0, "maturity": 1.0,
+                                 "decline": 1.0},
+        description="Hazard multiplier m per active stage.")
+    product_effect: Probability = Field(
+        0.0, description="Proportional hazard reduction per product held beyond the first.")
+    retention_effect: Probability = Field(
+        0.0, description="Proportional hazard reduction for a customer in a retention "
+                         "programme this month.")
+
+
+class DevelopmentParams(_Frozen):
+    """Cross-sell: customers taking further products."""
+
+    base_rate: Probability = Field(
+        0.0, description="Monthly probability of buying an extra product unprompted at "
+                         "satisfaction 1.")
+    campaign_response: Probability = Field(
+        0.0, description="Probability that a customer reached by a cross-sell campaign buys.")
+    stage_multipliers: StageWeights = Field(
+        default_factory=lambda: {"acquisition": 1.0, "growth": 1.0, "maturity": 1.0,
+                                 "decline": 1.0})
+    max_products: Annotated[int, Field(ge=1, le=20)] = Field(
+        1, description="Most products one customer can hold.")
+    extra_product_price: Money = Field(
+        0.0, description="Revenue per extra product per month (currency), × margin potential.")
+    extra_product_cost: Money = Field(
+        0.0, description="Delivery cost per extra product per month (currency), × margin "
+                         "potential.")
+
+
+class LifecycleParams(_Frozen):
+    """Stage progression thresholds and the contract rhythm."""
+
+    onboarding_months: Annotated[int, Field(ge=1)] = Field(
+        3, description="Months a new customer stays in the acquisition (onboarding) stage.")
+    maturity_tenure_months: Annotated[int, Field(ge=1)] = Field(
+        24, description="Tenure (months) after which a growing customer is mature.")
+    maturity_products: Annotated[int, Field(ge=1)] = Field(
+        3, description="Products held at which a growing customer is mature.")
+    decline_threshold: Probability = Field(
+        0.35, description="Satisfaction below which a customer enters decline.")
+    recovery_threshold: Probability = Field(
+        0.5, description="Satisfaction at or above which a declining customer recovers.")
+    renewal_every_months: Annotated[int, Field(ge=1)] = Field(
+        1, description="Churn is possible only every this many months of tenure "
+                       "(1 = monthly, 12 = annual contracts).")
+
+    @model_validator(mode="after")
+    def _thresholds(self) -> LifecycleParams:
+        if self.recovery_threshold < self.decline_threshold:
+            raise ValueError("recovery_threshold must be at least decline_threshold")
+        return self
+
+
+class WordOfMouthParams(_Frozen):
+    satisfaction_weighted: bool = Field(
+        True, description="Weigh each customer's word of mouth by satisfaction (false = plain "
+                          "Bass: every customer counts as one adopter).")
+
+
+class Behaviour(_Frozen):
+    """How customers respond to what they meet."""
+
+    satisfaction: SatisfactionParams = SatisfactionParams()
+    churn: ChurnParams = ChurnParams()
+    development: DevelopmentParams = DevelopmentParams()
+    lifecycle: LifecycleParams = LifecycleParams()
+    word_of_mouth: WordOfMouthParams = WordOfMouthParams()
+    acquisition_response: Probability = Field(
+        1.0, description="Probability that a prospect reached by paid marketing considers the "
+                         "offer (then converts with the offer's pull against the competitor).")
+    winback_response: Probability = Field(
+        0.0, description="Probability that a departed customer reached by win-back returns "
+                         "(times the offer's pull against the competitor).")
+    winback_after_months: Annotated[int, Field(ge=1)] = Field(
+        3, description="Months after departure before win-back may target a customer.")
+    retention_boost: float = Field(
+        0.0, description="Utility added to the experience of a customer in a retention "
+                         "programme.")
+
+
+class Economics(_Frozen):
+    discount_rate_annual: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+        0.10, description="Annual discount rate (0.10 = 10 % a year), applied monthly; "
+                          "positive so that the value of a customer who never leaves is finite.")
+    cost_per_reach: Money = Field(
+        5.0, description="Paid acquisition cost per prospect reached (currency).")
+    cost_per_campaign_contact: Money = Field(
+        2.0, description="Cross-sell campaign cost per customer reached (currency).")
+    cost_per_retention: Money = Field(
+        20.0, description="Retention programme cost per declining customer reached "
+                          "(currency/month).")
+    cost_per_winback: Money = Field(
+        15.0, description="Win-back cost per departed customer reached (currency).")
+
+
+# --------------------------------------------------------------------- strategies
+class Budgets(_Frozen):
+    """Monthly budgets; unspent budget is not carried over (currency/month)."""
+
+    acquisition: Money = 0.0
+    retention: Money = 0.0
+    development: Money = 0.0
+    winback: Money = 0.0
+
+
+class Strategy(_Frozen):
+    """A firm's policy: ``gsp`` treats every customer alike; ``segmented`` labels customers
+    (with accuracy ``data_quality``), offers each label its best-fitting proposition,
+    allocates budgets by estimated value and serves by value tier."""
+
+    kind: Literal["gsp", "segmented"]
+    proposition: str | None = Field(
+        None, description="gsp: the one proposition offered to everyone.")
+    propositions: Literal["best_fit"] | dict[str, str] = Field(
+        "best_fit", description="segmented: 'best_fit' or a proposition per segment label.")
+    data_quality: Probability = Field(
+        1.0, description="segmented: probability that the firm labels a customer's segment "
+                         "correctly (otherwise a random other segment).")
+    budgets: Budgets = Budgets()
+    staffing: dict[str, Annotated[int, Field(ge=0)]] = Field(
+        default_factory=dict, description="Agents on duty at the peak hour per human channel.")
+    priority_share: Probability = Field(
+        0.0, description="segmented: share of each human channel's agents reserved for "
+                         "tier A contacts.")
+    tier_shares: dict[Literal["A", "B"], Probability] = Field(
+        default_factory=lambda: {"A": 0.2, "B": 0.3},
+        description="segmented: shares of active customers coded A and B (the rest C).")
+    sales_centre: bool = Field(
+        False, description="Service contacts are used to cross-sell (segmented: tiers A and B "
+                           "only, as prompted by the customer code).")
+    analytics_cost: Money = Field(
+        0.0, description="Cost of the customer analytics behind the strategy (currency/month).")
+
+    @model_validator(mode="after")
+    def _kind_levers(self) -> Strategy:
+        if self.kind == "gsp":
+            if self.proposition is None:
+                raise ValueError("a gsp strategy needs 'proposition' (the one it offers)")
+            if self.priority_share > 0:
+                raise ValueError("a gsp strategy serves everyone alike: priority_share must be 0")
+        elif self.proposition is not None:
+            raise ValueError("a segmented strategy uses 'propositions', not 'proposition'")
+        if sum(self.tier_shares.values()) > 1.0 + 1e-9:
+            raise ValueError("tier_shares A + B must not exceed 1")
+        return self
+
+
+class Simulation(_Frozen):
+    horizon_months: Annotated[int, Field(ge=1, le=1200)] = Field(
+        120, description="Months simulated.")
+    seed: Annotated[int, Field(ge=0)] = Field(
+        12345, description="Root seed; every random stream is spawned from it.")
+    replications: Annotated[int, Field(ge=1)] = Field(
+        20, description="Monte Carlo replications per strategy.")
+
+
+class Scenario(_Frozen):
+    """A complete, validated scenario. Build one with :func:`load_scenario`."""
+
+    name: str = ""
+    description: str = ""
+    simulation: Simulation = Simulation()
+    market: Market
+    behaviour: Behaviour = Behaviour()
+    propositions: dict[str, Proposition] = Field(min_length=1)
+    channels: dict[str, Channel] = Field(min_length=1)
+    economics: Economics = Economics()
+    strategies: dict[str, Strategy] = Field(min_length=1)
+    compare: tuple[str, ...] = Field(
+        min_length=1, description="Strategies to compare; the first is the baseline.")
+
+    _raw: dict = PrivateAttr(default_factory=dict)
+    _source: str | None = PrivateAttr(default=None)
+    _lines: dict = PrivateAttr(default_factory=dict)
+
+    @model_validator(mode="after")
+    def _references(self) -> Scenario:
+        for path, message in _reference_errors(self):
+            raise ScenarioError(message, path)
+        return self
+
+    @property
+    def source(self) -> str | None:
+        """The file this scenario was loaded from, if any."""
+        return self._source
+
+    def to_dict(self) -> dict:
+        """The resolved scenario as plain data (``extends`` applied)."""
+        return copy.deepcopy(self._raw) if self._raw else self.model_dump(mode="json")
+
+    def override(self, changes: Mapping[str, Any]) -> Scenario:
+        """A new validated scenario with dotted-path keys replaced.
+
+        Example: ``scenario.override({"market.population": 5000})``. Unknown keys raise a
+        :class:`ScenarioError` with a did-you-mean, like a bad key in a file.
+        """
+        data = self.to_dict()
+        lines = dict(self._lines)
+        for dotted, value in changes.items():
+            _set_path(data, dotted, value, self)
+            lines[dotted] = None
+        return _validate(data, self._source, lines)
+
+
+# ------------------------------------------------------------------ cross-checks
+def _reference_errors(s: Scenario):
+    """Yield (path, message) for every name that refers to nothing, and inconsistent sums."""
+    attrs = set(s.market.attributes)
+    segs = s.market.segments
+    total = sum(seg.share for seg in segs.values())
+    if abs(total - 1.0) > 1e-6:
+        yield "market.segments", f"segment shares sum to {total:.6g}, not 1"
+    if s.market.initial_customers > s.market.population:
+        yield "market.initial_customers", (
+            f"{s.market.initial_customers} initial customers exceed the population "
+            f"{s.market.population}")
+    for name, seg in segs.items():
+        base = f"market.segments.{name}"
+        yield from _unknown(seg.needs, attrs, f"{base}.needs", "attribute")
+        yield from _unknown(seg.channel_preferences, s.channels, f"{base}.channel_preferences",
+                            "channel")
+        if sum(seg.channel_preferences.values()) <= 0:
+            yield f"{base}.channel_preferences", "at least one channel needs a positive weight"
+    yield from _unknown(s.market.competitor_utility, segs, "market.competitor_utility", "segment")
+    for name in segs:
+        if name not in s.market.competitor_utility:
+            yield "market.competitor_utility", f"no competitor utility for segment '{name}'"
+    for name, prop in s.propositions.items():
+        yield from _unknown(prop.benefits, attrs, f"propositions.{name}.benefits", "attribute")
+    for name, strat in s.strategies.items():
+        base = f"strategies.{name}"
+        if strat.proposition is not None and strat.proposition not in s.propositions:
+            yield f"{base}.proposition", _no_such("proposition", strat.proposition,
+                                                  s.propositions)
+        if isinstance(strat.propositions, dict):
+            yield from _unknown(strat.propositions, segs, f"{base}.propositions", "segment")
+            for label, prop in strat.propositions.items():
+                if prop not in s.propositions:
+                    yield f"{base}.propositions.{label}", _no_such("proposition", prop,
+                                                                   s.propositions)
+            for seg_name in segs:
+                if seg_name not in strat.propositions:
+                    yield f"{base}.propositions", f"no proposition for segment '{seg_name}'"
+        for channel, spec in s.channels.items():
+            if spec.human and channel not in strat.staffing:
+                yield f"{base}.staffing", f"no staffing for human channel '{channel}'"
+        for channel in strat.staffing:
+            if channel not in s.channels:
+                yield f"{base}.staffing.{channel}", _no_such("channel", channel, s.channels)
+            elif not s.channels[channel].human:
+                yield f"{base}.staffing.{channel}", "self-service channels have no staff"
+    for i, name in enumerate(s.compare):
+        if name not in s.strategies:
+            yield f"compare.{i}", _no_such("strategy", name, s.strategies)
+
+
+def _unknown(mapping, known, path, what):
+    for key in mapping:
+        if key not in known:
+            yield f"{path}.{key}", _no_such(what, key, known)
+
+
+def _no_such(what: str, name: str, known) -> str:
+    return f"no {what} named '{name}'{_did_you_mean(name, known)}"
+
+
+def _did_you_mean(name: str, known) -> str:
+    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
+    if close:
+        return f"; did you mean '{close[0]}'?"
+    return f" (known: {', '.join(sorted(map(str, known)))})" if known else ""
+
+
+# ------------------------------------------------------------------------ loading
+def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
+    """Load and validate a scenario from a YAML file or a mapping.
+
+    ``extends: other.yaml`` (relative to the file) deep-merges this file over the other:
+    mappings merge key by key, anything else is replaced.
+
+    Raises:
+        ScenarioError: for anything wrong with the file or its content.
+    """
+    if isinstance(source, Mapping):
+        data = copy.deepcopy(dict(source))
+        if "extends" in data:
+            raise ScenarioError("'extends' needs a scenario file, not a mapping", "extends")
+        return _validate(data, None, {})
+    data, lines = _read_with_extends(Path(source), ())
+    return _validate(data, str(source), lines)
+
+
+def _validate(data: dict, file: str | None, lines: dict) -> Scenario:
+    try:
+        scenario = Scenario.model_validate(data)
+    except ScenarioError as err:
+        raise _locate(err, file, lines) from None
+    except ValidationError as err:
+        raise _from_pydantic(err, data, file, lines) from None
+    scenario._raw = data
+    scenario._source = file
+    scenario._lines = lines
+    return scenario
+
+
+def _locate(err: ScenarioError, file, lines) -> ScenarioError:
+    err.file = file
+    err.line = _line_for(err.path, lines)
+    return err
+
+
+def _line_for(path: str, lines: dict) -> int | None:
+    parts = path.split(".") if path else []
+    while parts:
+        found = lines.get(".".join(parts))
+        if found:
+            return found
+        parts.pop()
+    return None
+
+
+def _from_pydantic(err: ValidationError, data, file, lines) -> ScenarioError:
+    first = err.errors(include_url=False)[0]
+    loc = [str(p) for p in first["loc"]]
+    path = ".".join(loc)
+    kind = first["type"]
+    if kind == "extra_forbidden":
+        parent = _model_at(loc[:-1])
+        known = parent.model_fields if parent is not None else {}
+        message = f"unknown key '{loc[-1]}'{_did_you_mean(loc[-1], known)}"
+    elif kind == "missing":
+        message = "required key is missing"
+    else:
+        message = first["msg"].removeprefix("Value error, ")
+        if "input" in first and not isinstance(first["input"], dict | list):
+            message += f" (got {first['input']!r})"
+    return _locate(ScenarioError(message, path), file, lines)
+
+
+def _model_at(loc: list[str]):
+    """The pydantic model class found by following ``loc`` from :class:`Scenario`."""
+    model: Any = Scenario
+    i = 0
+    while i < len(loc):
+        field = model.model_fields.get(loc[i])
+        if field is None:
+            return None
+        ann = field.annotation
+        i += 1
+        origin = getattr(ann, "__origin__", None)
+        if origin is dict:
+            ann = ann.__args__[1]
+            i += 1
+        if isinstance(ann, type) and issubclass(ann, BaseModel):
+            model = ann
+        else:
+            return None
+    return model
+
+
+def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
+    resolved = path.resolve()
+    if resolved in chain:
+        cycle = " -> ".join(str(p) for p in (*chain, resolved))
+        raise ScenarioError(f"'extends' cycle: {cycle}", "extends", str(path))
+    data, lines = _read_yaml(path)
+    parent = data.pop("extends", None)
+    if parent is None:
+        return data, lines
+    if not isinstance(parent, str):
+        raise ScenarioError("'extends' must be a file name", "extends", str(path),
+                            lines.get("extends"))
+    parent_path = path.parent / parent
+    if not parent_path.exists():
+        raise ScenarioError(f"extended file not found: {parent_path}", "extends", str(path),
+                            lines.get("extends"))
+    base, base_lines = _read_with_extends(parent_path, (*chain, resolved))
+    lines.pop("extends", None)
+    return _deep_merge(base, data), {**base_lines, **lines}
+
+
+def _read_yaml(path: Path) -> tuple[dict, dict]:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ScenarioError("file not found", "", str(path)) from None
+    except (OSError, UnicodeDecodeError) as err:
+        raise ScenarioError(f"cannot read file: {err}", "", str(path)) from None
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as err:
+        mark = getattr(err, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else None
+        problem = getattr(err, "problem", None) or str(err)
+        raise ScenarioError(f"YAML syntax error: {problem}", "", str(path), line) from None
+    if not isinstance(data, dict):
+        raise ScenarioError("a scenario file must be a mapping of keys to values", "", str(path),
+                            1)
+    lines: dict[str, int] = {}
+    _collect_lines(node, "", lines, str(path))
+    return data, lines
+
+
+def _collect_lines(node, prefix: str, lines: dict, file: str) -> None:
+    """Record the line of every key path; reject duplicate keys (YAML would keep the last)."""
+    if isinstance(node, yaml.MappingNode):
+        seen = set()
+        for key_node, value_node in node.value:
+            key = str(key_node.value)
+            path = f"{prefix}.{key}" if prefix else key
+            if key in seen:
+                raise ScenarioError("duplicate key", path, file, key_node.start_mark.line + 1)
+            seen.add(key)
+            lines[path] = key_node.start_mark.line + 1
+            _collect_lines(value_node, path, lines, file)
+    elif isinstance(node, yaml.SequenceNode):
+        for i, item in enumerate(node.value):
+            path = f"{prefix}.{i}"
+            lines[path] = item.start_mark.line + 1
+            _collect_lines(item, path, lines, file)
+
+
+def _deep_merge(base: dict, over: dict) -> dict:
+    out = dict(base)
+    for key, value in over.items():
+        if isinstance(value, dict) and isinstance(out.get(key), dict):
+            out[key] = _deep_merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _set_path(data: dict, dotted: str, value: Any, scenario: Scenario) -> None:
+    """Set ``data[a][b][c] = value`` for ``dotted == "a.b.c"``, rejecting unknown keys."""
+    parts = dotted.split(".")
+    node: Any = data
+    for depth, key in enumerate(parts):
+        last = depth == len(parts) - 1
+        if isinstance(node, list):
+            if not key.isdigit() or int(key) >= len(node):
+                raise ScenarioError(f"no item {key} in this list", dotted, scenario.source)
+            key = int(key)
+        elif not isinstance(node, dict):
+            raise ScenarioError(f"'{'.'.join(parts[:depth])}' holds a value, not keys", dotted,
+                                scenario.source)
+        elif key not in node and not _may_add(parts[:depth + 1]):
+            raise ScenarioError(f"unknown key '{key}'{_did_you_mean(key, _known_keys(parts[:depth], node))}",
+                                dotted, scenario.source)
+        if last:
+            node[key] = value
+        else:
+            node = node.setdefault(key, {}) if isinstance(node, dict) else node[key]
+
+
+def _known_keys(loc: list[str], node: dict):
+    model = _model_at(loc) if loc else Scenario
+    return set(node) | set(model.model_fields if model is not None else ())
+
+
+def _may_add(loc: list[str]) -> bool:
+    """True where a key absent from the data is still a schema field (a default)."""
+    model = _model_at(loc[:-1]) if len(loc) > 1 else Scenario
+    return model is not None and loc[-1] in model.model_fields
+
+
+def monthly_rate(annual: float) -> float:
+    """Monthly rate equivalent to an annual one: (1 + r)^(1/12) − 1."""
+    return math.expm1(math.log1p(annual) / 12.0)
+
+
+def json_schema() -> dict:
+    """JSON Schema of a scenario file, for editor completion and validation."""
+    schema = Scenario.model_json_schema()
+    schema["properties"]["extends"] = {
+        "type": "string", "description": "Base scenario file this one overrides."}
+    return schema

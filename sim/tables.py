@@ -1,0 +1,141 @@
+"""A validated scenario as NumPy lookup tables, indexed by integer codes.
+
+Segments, propositions and channels are numbered in scenario order; stages by
+:data:`sim.scenario.STAGES`. Rules gather per-customer values from these tables
+(``table[segment_code]``) so the engine never looks anything up by name.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from .scenario import ACTIVE_STAGES, STAGES, Scenario, monthly_rate
+
+PROSPECT, ACQUISITION, GROWTH, MATURITY, DECLINE, DEPARTED = range(len(STAGES))
+NO_CONTACT = -1
+
+
+def _stage_table(weights: dict[str, float], inactive: float) -> np.ndarray:
+    """Per-stage values (length len(STAGES)): active stages missing from ``weights`` get 1,
+    prospect and departed get ``inactive``."""
+    out = np.full(len(STAGES), inactive)
+    for name in ACTIVE_STAGES:
+        out[STAGES.index(name)] = weights.get(name, 1.0)
+    return out
+
+
+def _with_no_contact(per_channel) -> np.ndarray:
+    return np.append(np.asarray(per_channel, dtype=float), 0.0)
+
+
+@dataclass(frozen=True)
+class Tables:
+    """Numeric view of a scenario. Shapes use S segments, P propositions, C channels."""
+
+    segment_names: tuple[str, ...]
+    proposition_names: tuple[str, ...]
+    channel_names: tuple[str, ...]
+    share: np.ndarray             # (S,) population share
+    churn_alpha: np.ndarray       # (S,) Beta α, nan where constant
+    churn_beta: np.ndarray        # (S,) Beta β, nan where constant
+    churn_constant: np.ndarray    # (S,) constant θ, nan where Beta
+    churn_mean: np.ndarray        # (S,) mean θ per churn opportunity
+    contact_rate: np.ndarray      # (S,) monthly contact probability
+    channel_cdf: np.ndarray       # (S, C) cumulative channel choice probabilities
+    innovation: np.ndarray        # (S,) Bass p per month
+    word_of_mouth: np.ndarray     # (S,) Bass q per month
+    fit: np.ndarray               # (S, P) utility of proposition minus competitor's
+    revenue: np.ndarray           # (S, P, K+1) monthly revenue holding k products (k=0: none)
+    delivery_cost: np.ndarray     # (S, P, K+1) monthly delivery cost holding k products
+    expected_service_cost: np.ndarray  # (S,) expected contact cost per month
+    human: np.ndarray             # (C,) bool
+    # Per-channel tables with one extra, last entry of 0 for "no contact", so that a
+    # channel code of NO_CONTACT (−1) looks up 0 without a branch.
+    contact_cost: np.ndarray      # (C+1,) currency per contact
+    quality: np.ndarray           # (C+1,) utility of a contact served in time
+    wait_penalty: np.ndarray      # (C+1,) utility lost by a contact not served in time
+    cross_sell: np.ndarray        # (C+1,) sale probability of a prompted served human contact
+    handle_time_seconds: np.ndarray     # (C,)
+    service_target_seconds: np.ndarray  # (C,)
+    hours_per_month: np.ndarray         # (C,)
+    peak_to_average: np.ndarray         # (C,)
+    cost_per_agent_month: np.ndarray    # (C,) currency per agent per month
+    proposition_fixed_cost: np.ndarray  # (P,) currency per month while offered
+    churn_stage_log_multiplier: np.ndarray   # (stages,) log m per stage
+    development_stage_multiplier: np.ndarray  # (stages,) cross-sell multiplier per stage
+    active: np.ndarray            # (stages,) bool: stage counts as a customer
+    discount_monthly: float       # monthly discount rate
+
+
+def build_tables(s: Scenario) -> Tables:
+    """Compile ``s`` into lookup tables (pure; no randomness)."""
+    segs = list(s.market.segments.values())
+    props = list(s.propositions.values())
+    chans = list(s.channels.values())
+    attrs = s.market.attributes
+    dev = s.behaviour.development
+
+    needs = np.array([[seg.needs.get(a, 0.0) for a in attrs] for seg in segs])
+    benefits = np.array([[p.benefits.get(a, 0.0) for a in attrs] for p in props])
+    price = np.array([p.price for p in props])
+    unit_cost = np.array([p.unit_cost for p in props])
+    price_sens = np.array([seg.price_sensitivity for seg in segs])
+    competitor = np.array([s.market.competitor_utility[name] for name in s.market.segments])
+    fit = needs @ benefits.T - np.outer(price_sens, price) - competitor[:, None]
+
+    extra = np.arange(dev.max_products + 1) - 1.0
+    extra[0] = 0.0
+    holds = (np.arange(dev.max_products + 1) > 0).astype(float)
+    mp = np.array([seg.margin_potential for seg in segs])[:, None, None]
+    revenue = mp * (holds * price[None, :, None] + extra * dev.extra_product_price)
+    delivery = mp * (holds * unit_cost[None, :, None] + extra * dev.extra_product_cost)
+
+    prefs = np.array([[seg.channel_preferences.get(c, 0.0) for c in s.channels] for seg in segs])
+    prefs = prefs / prefs.sum(axis=1, keepdims=True)
+    cdf = np.cumsum(prefs, axis=1)
+    cdf[:, -1] = 1.0
+    contact_cost = np.array([c.cost_per_contact for c in chans])
+    contact_rate = np.array([seg.contact_rate for seg in segs])
+
+    def churn_field(name):
+        return np.array([np.nan if getattr(seg.churn, name) is None else getattr(seg.churn, name)
+                         for seg in segs])
+
+    churn = s.behaviour.churn
+    with np.errstate(divide="ignore"):
+        stage_log = np.log(_stage_table(churn.stage_multipliers, inactive=1.0))
+    return Tables(
+        segment_names=tuple(s.market.segments),
+        proposition_names=tuple(s.propositions),
+        channel_names=tuple(s.channels),
+        share=np.array([seg.share for seg in segs]),
+        churn_alpha=churn_field("alpha"),
+        churn_beta=churn_field("beta"),
+        churn_constant=churn_field("constant"),
+        churn_mean=np.array([seg.churn.mean for seg in segs]),
+        contact_rate=contact_rate,
+        channel_cdf=cdf,
+        innovation=np.array([seg.innovation for seg in segs]),
+        word_of_mouth=np.array([seg.word_of_mouth for seg in segs]),
+        fit=fit,
+        revenue=revenue,
+        delivery_cost=delivery,
+        expected_service_cost=contact_rate * (prefs @ contact_cost),
+        human=np.array([c.human for c in chans]),
+        contact_cost=_with_no_contact(contact_cost),
+        quality=_with_no_contact([c.quality for c in chans]),
+        wait_penalty=_with_no_contact([c.wait_penalty for c in chans]),
+        cross_sell=_with_no_contact([c.cross_sell if c.human else 0.0 for c in chans]),
+        handle_time_seconds=np.array([c.handle_time_seconds for c in chans]),
+        service_target_seconds=np.array([c.service_target_seconds for c in chans]),
+        hours_per_month=np.array([c.hours_per_month for c in chans]),
+        peak_to_average=np.array([c.peak_to_average for c in chans]),
+        cost_per_agent_month=np.array([c.cost_per_agent_month for c in chans]),
+        proposition_fixed_cost=np.array([p.fixed_cost for p in props]),
+        churn_stage_log_multiplier=stage_log,
+        development_stage_multiplier=_stage_table(dev.stage_multipliers, inactive=0.0),
+        active=np.isin(np.arange(len(STAGES)), [STAGES.index(n) for n in ACTIVE_STAGES]),
+        discount_monthly=monthly_rate(s.economics.discount_rate_annual),
+    )

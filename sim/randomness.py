@@ -43,7 +43,7 @@ class MonthlyDraws:
         self._generators = {name: stream(seed, replication, name) for name in MECHANISMS}
 
     def draw(self) -> dict[str, np.ndarray]:
-        """This month's uniforms: ``{mechanism: array of shape (population,) or (population, k)}``."""
+        """This month's uniforms: ``{mechanism: array (population,) or (population, k)}``."""
         out = {}
         for name, k in MECHANISMS.items():
             shape = (self._population,) if k == 1 else (self._population, k)

@@ -645,8 +645,8 @@ def _set_path(data: dict, dotted: str, value: Any, scenario: Scenario) -> None:
             raise ScenarioError(f"'{'.'.join(parts[:depth])}' holds a value, not keys", dotted,
                                 scenario.source)
         elif key not in node and not _may_add(parts[:depth + 1]):
-            raise ScenarioError(f"unknown key '{key}'{_did_you_mean(key, _known_keys(parts[:depth], node))}",
-                                dotted, scenario.source)
+            hint = _did_you_mean(key, _known_keys(parts[:depth], node))
+            raise ScenarioError(f"unknown key '{key}'{hint}", dotted, scenario.source)
         if last:
             node[key] = value
         else:

@@ -21,11 +21,14 @@ class Firm(mesa.Agent):
         super().__init__(model)
         self.plan = plan
 
-    def decide(self, active: np.ndarray, month: int) -> strategies.Decisions:
-        """Code customers into value tiers, then decide this month's reach and spend."""
+    def decide(self, groups: dict[str, np.ndarray], month: int) -> strategies.Decisions:
+        """Code customers into value tiers, then decide this month's reach and spend.
+
+        ``groups``: row indices of current customers, prospects and departed customers.
+        """
         ctx = self.model.ctx
-        ctx.state.tier[:] = strategies.assign_tiers(self.plan, ctx.state, active)
-        return strategies.decide(self.plan, ctx.scenario, ctx.state, active, month)
+        strategies.assign_tiers(self.plan, ctx.state, groups["active"])
+        return strategies.decide(self.plan, ctx.scenario, ctx.state, groups, month)
 
 
 class Customer(mesa.Agent):

@@ -1,12 +1,12 @@
-"""Customer phases of a month: each reads a range of customer rows, calls its rule and
-writes the result back.
+"""Customer phases of a month: each reads some customer rows, calls its rule and writes
+the result back.
 
-The vectorized engine calls a phase once with all rows; the agents engine calls it once
-per ``Customer`` agent with that agent's single row. Either way the very same rule code
-runs on the very same numbers, which is why the two engines agree exactly.
-
-Writes that touch few customers (starts, departures) go through the indices of those
-customers, so the whole-population engine does not rewrite every array for them.
+``rows`` is a slice or an array of row indices. The agents engine calls every phase once
+per ``Customer`` agent with that agent's single row; the vectorized engine calls it once
+with the rows of the group the phase concerns (see :data:`GROUP_OF_PHASE`). Every phase
+leaves rows outside its group exactly as they were (per-month fields start the month
+reset by :meth:`CustomerState.reset_month`), so skipping them changes nothing, and the very
+same rule code runs on the very same numbers in both engines.
 """
 
 from __future__ import annotations
@@ -15,14 +15,23 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .population import ACQUIRED, CHURNED, NO_EVENT, WON_BACK, CustomerState
+from .population import ACQUIRED, CHURNED, WON_BACK, CustomerState
 from .rules import acquisition, churn, development, lifecycle, retention, satisfaction, service
 from .rules import winback as winback_rule
+from .rules.blend import select
 from .scenario import Scenario
 from .strategies import Decisions, Plan
 from .tables import ACQUISITION, DEPARTED, PROSPECT, Tables
 
 ALL = slice(None)
+
+GROUP_OF_PHASE: dict[str, str] = {
+    "retain": "active", "contact": "active", "serve": "active", "experience": "active",
+    "develop": "active", "leave": "active", "progress": "active",
+    "acquire": "prospects", "win_back": "departed", "account": "active_or_new",
+}
+"""The customers each phase can change: current customers at the start of the month,
+prospects, departed customers, or customers at the start or the end of the month."""
 
 
 @dataclass
@@ -37,6 +46,8 @@ class Month:
     contacts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (C, pools)
     service_level: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))  # (C, pools)
     adopter_share: float = 0.0
+    adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, L)
+    return_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
 
 
 @dataclass
@@ -47,153 +58,186 @@ class Context:
     scenario: Scenario
     tables: Tables
     plan: Plan
+    experience: np.ndarray     # month's experience by (segment·proposition, contact, programme)
     month: Month | None = None
 
 
-def _set_where(array: np.ndarray, rows: slice, mask: np.ndarray, values) -> None:
-    """``array[rows][mask] = values[mask]`` (values may be a scalar), through indices."""
+# Several rules depend on a customer only through a few discrete codes (segment, label,
+# proposition, channel, ...). Those are evaluated once for every combination of codes and
+# looked up per customer: the same rule on the same inputs, at a fraction of the cost.
+
+def experience_table(scenario: Scenario, tables: Tables) -> np.ndarray:
+    """The month's experience for every (segment·proposition cell, contact state,
+    programme) with contact state 0 none, 2c + 1 channel c served, 2c + 2 not served."""
+    beh = scenario.behaviour
+    n_chan = len(tables.channel_names)
+    channel = np.concatenate(([-1], np.repeat(np.arange(n_chan), 2))).astype(np.int8)
+    served = np.concatenate(([False], np.tile([True, False], n_chan)))
+    contact_u = service.contact_utility(channel, served, tables.quality, tables.wait_penalty)
+    programme_u = np.array([0.0, beh.retention_boost])
+    return satisfaction.experience(
+        tables.fit.reshape(-1, 1, 1), contact_u.reshape(1, -1, 1), programme_u.reshape(1, 1, -1),
+        beh.satisfaction.proposition_weight, beh.satisfaction.service_weight)
+
+
+def adoption_table(ctx: Context) -> np.ndarray:
+    """This month's adoption probability of a prospect, by (segment, label)."""
+    t, m, plan = ctx.tables, ctx.month, ctx.plan
+    return acquisition.probability(
+        t.innovation[:, None], m.decisions.acquisition_reach[None, :],
+        ctx.scenario.behaviour.acquisition_response, t.word_of_mouth[:, None],
+        m.adopter_share, plan.pull, True)
+
+
+def return_table(ctx: Context) -> np.ndarray:
+    """This month's return probability of an eligible departed customer, by (segment, label)."""
+    return winback_rule.probability(ctx.month.decisions.winback_reach[None, :],
+                                    ctx.scenario.behaviour.winback_response, ctx.plan.pull, True)
+
+
+def _by_segment_label(table: np.ndarray, segment: np.ndarray, label: np.ndarray) -> np.ndarray:
+    return table.ravel().take(segment.astype(np.intp) * table.shape[1] + label)
+
+
+def _positions(rows: slice | np.ndarray, mask: np.ndarray) -> np.ndarray:
+    """Row numbers of the ``rows`` where ``mask`` holds."""
     idx = np.flatnonzero(mask)
-    if idx.size:
-        array[rows][idx] = values[idx] if np.ndim(values) else values
+    return idx + (rows.start or 0) if isinstance(rows, slice) else rows[idx]
 
 
-def retain(ctx: Context, rows: slice) -> None:
+def _set_where(array: np.ndarray, rows: slice | np.ndarray, mask: np.ndarray, value) -> None:
+    """``array[row] = value`` for the ``rows`` where ``mask`` holds (``value`` a scalar).
+
+    Writing through the few positions, not ``np.where`` over every row, is what keeps
+    rare events (departures, starts) cheap."""
+    array[_positions(rows, mask)] = value
+
+
+def retain(ctx: Context, rows: slice | np.ndarray) -> None:
     """Reach declining customers with the retention programme."""
     st, m = ctx.state, ctx.month
     st.in_programme[rows] = retention.in_programme(
-        st.stage[rows], m.decisions.retention_reach[st.tier[rows]], m.u["retention"][rows])
+        st.stage[rows], m.decisions.retention_reach.take(st.tier[rows]), m.u["retention"][rows])
 
 
-def contact(ctx: Context, rows: slice) -> None:
+def contact(ctx: Context, rows: slice | np.ndarray) -> None:
     """Decide who contacts the firm this month and through which channel."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     seg = st.segment[rows]
-    u = m.u["contact"][rows]
-    st.channel[rows] = service.choose_channel(t.contact_rate[seg], t.channel_cdf, seg,
-                                              m.active[rows], u[:, 0], u[:, 1])
-    st.pool[rows] = ctx.plan.pool_of_tier[st.tier[rows]]
+    u = m.u["contact"]
+    channel = service.choose_channel(t.contact_rate.take(seg), t.channel_cdf, seg,
+                                     m.active[rows], u[0, rows], u[1, rows])
+    st.channel[rows] = channel
+    st.pool[rows] = ctx.plan.pool_of_tier.take(st.tier[rows]) * (channel >= 0)
 
 
-def serve(ctx: Context, rows: slice) -> None:
+def serve(ctx: Context, rows: slice | np.ndarray) -> None:
     """Answer contacts within target or not, at the month's service levels."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     channel = st.channel[rows]
     st.served[rows] = service.served_in_time(channel, st.pool[rows], m.service_level,
                                              m.u["service"][rows])
-    st.service_cost[rows] = t.contact_cost[channel]
+    st.service_cost[rows] = t.contact_cost.take(channel)
 
 
-def _fit_held(ctx: Context, rows: slice) -> np.ndarray:
-    """Fit of the proposition each customer holds (utility units)."""
-    st, t = ctx.state, ctx.tables
-    cell = st.segment[rows].astype(np.intp) * t.fit.shape[1] + np.maximum(st.proposition[rows], 0)
-    return t.fit.ravel().take(cell)
-
-
-def experience(ctx: Context, rows: slice) -> None:
+def experience(ctx: Context, rows: slice | np.ndarray) -> None:
     """Update current customers' satisfaction with this month's experience."""
     st, t, m, beh = ctx.state, ctx.tables, ctx.month, ctx.scenario.behaviour
-    contact_u = service.contact_utility(st.channel[rows], st.served[rows], t.quality,
-                                        t.wait_penalty)
-    programme_u = st.in_programme[rows] * beh.retention_boost
-    month_exp = satisfaction.experience(_fit_held(ctx, rows), contact_u, programme_u,
-                                        beh.satisfaction.proposition_weight,
-                                        beh.satisfaction.service_weight)
+    n_props = t.fit.shape[1]
+    cell = st.segment[rows].astype(np.intp) * n_props + np.maximum(st.proposition[rows], 0)
+    contact_state = 2 * st.channel[rows].astype(np.intp) + 2 - st.served[rows]
+    index = (cell * ctx.experience.shape[1] + contact_state) * 2 + st.in_programme[rows]
+    month_exp = ctx.experience.ravel().take(index)
     s = st.satisfaction[rows]
-    st.satisfaction[rows] = np.where(
+    st.satisfaction[rows] = select(
         m.active[rows], satisfaction.update(s, month_exp, beh.satisfaction.memory), s)
 
 
-def develop(ctx: Context, rows: slice) -> None:
+def develop(ctx: Context, rows: slice | np.ndarray) -> None:
     """Sell further products to current customers."""
     st, t, m, plan = ctx.state, ctx.tables, ctx.month, ctx.plan
     dev = ctx.scenario.behaviour.development
     tier, channel = st.tier[rows], st.channel[rows]
     products = st.products[rows]
-    sales = development.sales_contact(st.served[rows], plan.sales_prompt[tier],
-                                      t.cross_sell[channel])
+    sales = development.sales_contact(st.served[rows], plan.sales_prompt.take(tier),
+                                      t.cross_sell.take(channel))
     prob = development.probability(
-        dev.base_rate, m.decisions.development_reach[tier], dev.campaign_response, sales,
-        t.development_stage_multiplier[st.stage[rows]], st.satisfaction[rows],
+        dev.base_rate, m.decisions.development_reach.take(tier), dev.campaign_response, sales,
+        t.development_stage_multiplier.take(st.stage[rows]), st.satisfaction[rows],
         m.active[rows] & (products < dev.max_products))
     st.products[rows] = products + development.buys(prob, m.u["development"][rows])
 
 
-def leave(ctx: Context, rows: slice) -> None:
+def leave(ctx: Context, rows: slice | np.ndarray) -> None:
     """Let customers churn; departed customers keep their history for win-back."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     ch = ctx.scenario.behaviour.churn
     renew = ctx.scenario.behaviour.lifecycle.renewal_every_months
     log_m = churn.log_multiplier(
-        st.satisfaction[rows], t.churn_stage_log_multiplier[st.stage[rows]], st.products[rows],
+        st.satisfaction[rows], t.churn_stage_log_multiplier.take(st.stage[rows]),
+        st.products[rows],
         st.in_programme[rows], ch.satisfaction_effect, ch.neutral_satisfaction,
         ch.product_effect, ch.retention_effect)
     at_risk = m.active[rows] & churn.renewal_due(st.tenure[rows], renew)
     gone = churn.churns(churn.probability(st.log_survival[rows], log_m), at_risk,
                         m.u["churn"][rows])
-    st.event[rows] = NO_EVENT
     _set_where(st.stage, rows, gone, DEPARTED)
     _set_where(st.departed_month, rows, gone, m.t)
     _set_where(st.products, rows, gone, 0)
     _set_where(st.event, rows, gone, CHURNED)
 
 
-def progress(ctx: Context, rows: slice) -> None:
+def progress(ctx: Context, rows: slice | np.ndarray) -> None:
     """Move current customers between acquisition, growth, maturity and decline."""
     st, t = ctx.state, ctx.tables
     life = ctx.scenario.behaviour.lifecycle
     stage = st.stage[rows]
     new = lifecycle.progress(stage, st.tenure[rows], st.products[rows], st.satisfaction[rows],
-                             t.active[stage], life.onboarding_months,
+                             t.active.take(stage), life.onboarding_months,
                              life.maturity_tenure_months, life.maturity_products,
                              life.decline_threshold, life.recovery_threshold)
     _set_where(st.months_in_stage, rows, new != stage, 0)
     st.stage[rows] = new
 
 
-def _start(ctx: Context, rows: slice, starts: np.ndarray, event: int) -> None:
+def _start(ctx: Context, rows: slice | np.ndarray, starts: np.ndarray, event: int) -> None:
     """Begin a relationship for the ``starts`` rows: onboarding, one product, the
     proposition offered to their label, satisfaction equal to the offer's pull."""
     st, m = ctx.state, ctx.month
-    idx = np.flatnonzero(starts)
-    if not idx.size:
+    pos = _positions(rows, starts)
+    if not pos.size:
         return
-    seg, label = st.segment[rows][idx], st.label[rows][idx]
+    seg, label = st.segment[pos], st.label[pos]
     for array, value in ((st.stage, ACQUISITION), (st.months_in_stage, 0), (st.tenure, 0),
                          (st.cohort, m.t), (st.products, 1), (st.event, event),
-                         (st.proposition, ctx.plan.offer[label]),
-                         (st.satisfaction, ctx.plan.pull[seg, label])):
-        array[rows][idx] = value
+                         (st.proposition, ctx.plan.offer.take(label)),
+                         (st.satisfaction, _by_segment_label(ctx.plan.pull, seg, label))):
+        array[pos] = value
 
 
-def acquire(ctx: Context, rows: slice) -> None:
+def acquire(ctx: Context, rows: slice | np.ndarray) -> None:
     """Turn prospects into customers (Bass p, paid reach, word of mouth)."""
-    st, t, m = ctx.state, ctx.tables, ctx.month
-    seg, label = st.segment[rows], st.label[rows]
-    prob = acquisition.probability(
-        t.innovation[seg], m.decisions.acquisition_reach[label],
-        ctx.scenario.behaviour.acquisition_response, t.word_of_mouth[seg],
-        m.adopter_share, ctx.plan.pull[seg, label], st.stage[rows] == PROSPECT)
+    st, m = ctx.state, ctx.month
+    prob = (_by_segment_label(m.adoption, st.segment[rows], st.label[rows])
+            * (st.stage[rows] == PROSPECT))
     _start(ctx, rows, acquisition.adopts(prob, m.u["acquisition"][rows]), ACQUIRED)
 
 
-def win_back(ctx: Context, rows: slice) -> None:
+def win_back(ctx: Context, rows: slice | np.ndarray) -> None:
     """Bring back departed customers reached by win-back who prefer the offer."""
     st, m = ctx.state, ctx.month
     beh = ctx.scenario.behaviour
-    seg, label = st.segment[rows], st.label[rows]
     eligible = winback_rule.eligible(st.stage[rows], m.t - st.departed_month[rows],
                                      beh.winback_after_months)
-    prob = winback_rule.probability(m.decisions.winback_reach[label], beh.winback_response,
-                                    ctx.plan.pull[seg, label], eligible)
+    prob = _by_segment_label(m.return_, st.segment[rows], st.label[rows]) * eligible
     _start(ctx, rows, winback_rule.returns(prob, m.u["winback"][rows]), WON_BACK)
 
 
-def account(ctx: Context, rows: slice) -> None:
+def account(ctx: Context, rows: slice | np.ndarray) -> None:
     """Book this month's revenue and variable costs, add the discounted contribution to each
     customer's value, and age customers by a month."""
     st, t, m = ctx.state, ctx.tables, ctx.month
-    active = t.active[st.stage[rows]]
+    active = t.active.take(st.stage[rows])
     n_prop, n_k = t.revenue.shape[1], t.revenue.shape[2]
     cell = ((st.segment[rows].astype(np.intp) * n_prop + np.maximum(st.proposition[rows], 0))
             * n_k + st.products[rows])
@@ -204,7 +248,7 @@ def account(ctx: Context, rows: slice) -> None:
     st.delivery_cost[rows] = delivery
     st.value[rows] += (revenue - delivery - st.service_cost[rows]) * m.discount
     st.tenure[rows] += active
-    st.months_in_stage[rows] += 1
+    st.months_in_stage[rows] += active | m.active[rows]
 
 
 CUSTOMER_PHASES = ("retain", "contact", "serve", "experience", "develop", "leave", "progress",

@@ -23,7 +23,7 @@ class CustomerState:
     segment: np.ndarray           # int8, true segment code
     label: np.ndarray             # int8, the firm's label of the segment
     stage: np.ndarray             # int8, stage code (see sim.scenario.STAGES)
-    months_in_stage: np.ndarray   # int16, months since entering the stage
+    months_in_stage: np.ndarray   # int16, months in the current stage while a customer
     tenure: np.ndarray            # int16, completed months as a customer this relationship
     cohort: np.ndarray            # int16, month acquired (0 = initial customer, -1 never)
     departed_month: np.ndarray    # int16, month of the last departure (-1 never)
@@ -33,6 +33,7 @@ class CustomerState:
     products: np.ndarray          # int8, products held (0 for non-customers)
     tier: np.ndarray              # int8, value tier 0=A 1=B 2=C, set by the firm
     proposition: np.ndarray       # int8, proposition held (-1 none)
+    # Per-month fields, cleared by reset_month at the start of every month:
     channel: np.ndarray           # int8, channel of this month's contact (-1 none)
     pool: np.ndarray              # int8, agent pool serving this month's contact
     served: np.ndarray            # bool, this month's contact answered within target
@@ -41,7 +42,15 @@ class CustomerState:
     revenue: np.ndarray           # float64, this month's revenue (currency)
     delivery_cost: np.ndarray     # float64, this month's delivery cost (currency)
     service_cost: np.ndarray      # float64, this month's contact cost (currency)
+    # Accumulated:
     value: np.ndarray             # float64, discounted contribution to date (currency)
+
+    def reset_month(self) -> None:
+        """Clear the per-month fields (contact, service, programme, event, money)."""
+        self.channel.fill(NO_CONTACT)
+        for name in ("pool", "served", "in_programme", "event", "revenue", "delivery_cost",
+                     "service_cost"):
+            getattr(self, name).fill(0)
 
     def __len__(self) -> int:
         return len(self.segment)

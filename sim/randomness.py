@@ -43,9 +43,13 @@ class MonthlyDraws:
         self._generators = {name: stream(seed, replication, name) for name in MECHANISMS}
 
     def draw(self) -> dict[str, np.ndarray]:
-        """This month's uniforms: ``{mechanism: array (population,) or (population, k)}``."""
+        """This month's uniforms: ``{mechanism: array (population,) or (k, population)}``.
+
+        Several uniforms per customer come as k contiguous rows, so each is a contiguous
+        array for the rules.
+        """
         out = {}
         for name, k in MECHANISMS.items():
-            shape = (self._population,) if k == 1 else (self._population, k)
+            shape = (self._population,) if k == 1 else (k, self._population)
             out[name] = self._generators[name].random(shape)
         return out

@@ -20,7 +20,7 @@ from .population import CustomerState
 from .rules import churn
 from .rules.satisfaction import logistic
 from .scenario import TIERS, Scenario, Strategy
-from .tables import DECLINE, DEPARTED, PROSPECT, Tables
+from .tables import DECLINE, Tables
 
 TIER_A, TIER_B, TIER_C = range(len(TIERS))
 GENERAL_POOL, PRIORITY_POOL = 0, 1
@@ -120,28 +120,28 @@ def make_plan(scenario: Scenario, tables: Tables, name: str) -> Plan:
                 sales_prompt=sales_prompt, overhead=overhead, staffing_cost=staffing_cost)
 
 
-def assign_tiers(plan: Plan, state: CustomerState, active: np.ndarray) -> np.ndarray:
-    """The firm's ABC customer code for every customer (C for non-customers; all C under
-    gsp, which keeps no code).
+def assign_tiers(plan: Plan, state: CustomerState, active: np.ndarray) -> None:
+    """Write the firm's ABC customer code into ``state.tier``: C for non-customers, and for
+    everyone under gsp, which keeps no code.
 
-    Customers are ranked by estimated value (label, products held); the top
-    ``tier_shares.A`` of current customers are A, the next ``tier_shares.B`` are B.
-    Ranking works on the few (label, products) cells, so it costs one pass, not a sort.
+    Customers (row indices ``active``) are ranked by estimated value (label, products
+    held); the top ``tier_shares.A`` are A, the next ``tier_shares.B`` are B. Ranking works
+    on the few (label, products) cells, so it costs one pass, not a sort.
     """
+    state.tier.fill(TIER_C)
     if not plan.segmented:
-        return np.full(len(state), TIER_C, dtype=np.int8)
+        return
     n_k = plan.tier_score.shape[1]
-    cell = state.label.astype(np.int64) * n_k + state.products
-    counts = np.bincount(cell, weights=active, minlength=plan.tier_score.size)
+    cell = state.label[active].astype(np.intp) * n_k + state.products[active]
+    counts = np.bincount(cell, minlength=plan.tier_score.size)
     order = np.argsort(-plan.tier_score.ravel(), kind="stable")
-    total = counts.sum()
-    before = np.concatenate(([0.0], np.cumsum(counts[order])[:-1])) / max(total, 1.0)
+    before = np.concatenate(([0], np.cumsum(counts[order])[:-1])) / max(counts.sum(), 1)
     shares = plan.strategy.tier_shares
     a, b = shares.get("A", 0.0), shares.get("B", 0.0)
     tier_sorted = np.where(before < a, TIER_A, np.where(before < a + b, TIER_B, TIER_C))
-    cell_tier = np.empty_like(tier_sorted)
+    cell_tier = np.empty(plan.tier_score.size, dtype=np.int8)
     cell_tier[order] = tier_sorted
-    return np.where(active, cell_tier[cell], TIER_C).astype(np.int8)
+    state.tier[active] = cell_tier.take(cell)
 
 
 def allocate(budget: float, counts: np.ndarray, unit_cost: float, worth: np.ndarray,
@@ -174,40 +174,40 @@ def allocate(budget: float, counts: np.ndarray, unit_cost: float, worth: np.ndar
     return reach, budget - left
 
 
-def decide(plan: Plan, scenario: Scenario, state: CustomerState, active: np.ndarray,
-           month: int) -> Decisions:
-    """This month's decisions, from counts of customers by label, tier and stage."""
+def decide(plan: Plan, scenario: Scenario, state: CustomerState,
+           groups: dict[str, np.ndarray], month: int) -> Decisions:
+    """This month's decisions, from counts of customers by label or tier.
+
+    ``groups`` holds the row indices of current customers (``active``), ``prospects`` and
+    ``departed`` customers at the start of the month.
+    """
     n_lab = len(plan.offer)
     n_tier = len(TIERS)
     beh = scenario.behaviour
     econ = scenario.economics
     budgets = plan.strategy.budgets
-    max_k = beh.development.max_products
-    winback_ok = (state.stage == DEPARTED) & (
-        month - state.departed_month >= beh.winback_after_months)
-    prospect = state.stage == PROSPECT
-    can_grow = active & (state.products < max_k)
-    declining = state.stage == DECLINE
-    # One pass: count (group kind, label, tier) with group kind 0 prospects, 1 declining,
-    # 2 able to take another product, 3 departed and eligible for win-back.
-    kinds = np.stack([prospect, declining, can_grow, winback_ok])
-    key = state.label.astype(np.int64) * n_tier + state.tier
-    counts = np.stack([np.bincount(key, weights=k, minlength=n_lab * n_tier) for k in kinds])
-    counts = counts.reshape(4, n_lab, n_tier)
+    active, departed = groups["active"], groups["departed"]
+    tier = state.tier[active]
+    prospects_by_label = np.bincount(state.label[groups["prospects"]], minlength=n_lab)
+    declining_by_tier = np.bincount(tier[state.stage[active] == DECLINE], minlength=n_tier)
+    growable_by_tier = np.bincount(
+        tier[state.products[active] < beh.development.max_products], minlength=n_tier)
+    gone_long = month - state.departed_month[departed] >= beh.winback_after_months
+    departed_by_label = np.bincount(state.label[departed[gone_long]], minlength=n_lab)
 
     pooled = not plan.segmented
     tier_worth = np.array([3.0, 2.0, 1.0])
     acq_reach, acq_spend = allocate(
-        budgets.acquisition, counts[0].sum(axis=1), econ.cost_per_reach,
+        budgets.acquisition, prospects_by_label, econ.cost_per_reach,
         beh.acquisition_response * plan.label_pull * plan.label_value - econ.cost_per_reach,
         pooled)
     ret_reach, ret_spend = allocate(
-        budgets.retention, counts[1].sum(axis=0), econ.cost_per_retention, tier_worth, pooled)
+        budgets.retention, declining_by_tier, econ.cost_per_retention, tier_worth, pooled)
     dev_reach, dev_spend = allocate(
-        budgets.development, counts[2].sum(axis=0), econ.cost_per_campaign_contact,
-        tier_worth, pooled)
+        budgets.development, growable_by_tier, econ.cost_per_campaign_contact, tier_worth,
+        pooled)
     win_reach, win_spend = allocate(
-        budgets.winback, counts[3].sum(axis=1), econ.cost_per_winback,
+        budgets.winback, departed_by_label, econ.cost_per_winback,
         beh.winback_response * plan.label_pull * plan.label_value - econ.cost_per_winback,
         pooled)
     return Decisions(

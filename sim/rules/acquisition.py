@@ -17,7 +17,8 @@ def adopter_share(active: np.ndarray, satisfaction: np.ndarray, population: int,
                   satisfaction_weighted: bool) -> float:
     """Share of the population spreading word of mouth (fully mixed), in [0, 1]."""
     if satisfaction_weighted:
-        return float(np.dot(active, satisfaction)) / population
+        # Multiply-and-sum, not np.dot: BLAS would start threads that spin on the other core.
+        return float((satisfaction * active).sum()) / population
     return float(np.count_nonzero(active)) / population
 
 
@@ -33,7 +34,7 @@ def probability(innovation: np.ndarray, reach: np.ndarray, response: float,
     """Monthly adoption probability of each prospect (0 for everyone else):
     min(1, p + reach · response + q · share) · pull."""
     consider = np.minimum(innovation + reach * response + word_of_mouth * share, 1.0)
-    return np.where(is_prospect, consider * pull, 0.0)
+    return consider * pull * is_prospect
 
 
 def adopts(prob: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -13,7 +13,7 @@ import numpy as np
 def sales_contact(served: np.ndarray, prompted: np.ndarray, cross_sell: np.ndarray) -> np.ndarray:
     """Sale probability from this month's contact: served in time and prompted by the
     customer code; ``cross_sell`` is the channel's (0 for self-service and no contact)."""
-    return np.where(served & prompted, cross_sell, 0.0)
+    return cross_sell * (served & prompted)
 
 
 def probability(base_rate: float, campaign_reach: np.ndarray, campaign_response: float,
@@ -21,7 +21,7 @@ def probability(base_rate: float, campaign_reach: np.ndarray, campaign_response:
                 eligible: np.ndarray) -> np.ndarray:
     """Probability of buying one more product this month (0 where not eligible)."""
     raw = (base_rate + campaign_reach * campaign_response + sales) * stage_multiplier
-    return np.where(eligible, np.minimum(raw, 1.0) * satisfaction, 0.0)
+    return np.minimum(raw, 1.0) * satisfaction * eligible
 
 
 def buys(prob: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -9,14 +9,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..tables import ACQUISITION, DECLINE, GROWTH, MATURITY
+from .blend import select
 
 
 def settled_stage(tenure: np.ndarray, products: np.ndarray, onboarding_months: int,
                   maturity_tenure_months: int, maturity_products: int) -> np.ndarray:
     """Stage of a customer who is not declining, from tenure (months) and products held."""
     mature = (tenure >= maturity_tenure_months) | (products >= maturity_products)
-    return np.where(tenure < onboarding_months, ACQUISITION,
-                    np.where(mature, MATURITY, GROWTH)).astype(np.int8)
+    settled = select(mature, np.int8(MATURITY), np.int8(GROWTH))
+    return select(tenure < onboarding_months, np.int8(ACQUISITION), settled)
 
 
 def progress(stage: np.ndarray, tenure: np.ndarray, products: np.ndarray,
@@ -29,5 +30,5 @@ def progress(stage: np.ndarray, tenure: np.ndarray, products: np.ndarray,
     declining = stage == DECLINE
     falls = ~declining & (settled != ACQUISITION) & (satisfaction < decline_threshold)
     stays_down = declining & (satisfaction < recovery_threshold)
-    new = np.where(falls | stays_down, DECLINE, settled).astype(np.int8)
-    return np.where(active, new, stage).astype(np.int8)
+    new = select(falls | stays_down, np.int8(DECLINE), settled)
+    return select(active, new, stage.astype(np.int8, copy=False))

@@ -13,6 +13,8 @@ import math
 
 import numpy as np
 
+from .blend import select
+
 NO_CONTACT = -1
 
 
@@ -30,9 +32,9 @@ def choose_channel(contact_rate: np.ndarray, channel_cdf: np.ndarray, segment: n
     """
     channel = np.zeros(len(segment), dtype=np.int8)
     for c in range(channel_cdf.shape[1] - 1):
-        channel += u_channel >= channel_cdf[:, c][segment]
+        channel += u_channel >= channel_cdf[:, c].take(segment)
     contacts = eligible & (u_contact < contact_rate)
-    return np.where(contacts, channel, NO_CONTACT).astype(np.int8)
+    return select(contacts, channel, np.int8(NO_CONTACT))
 
 
 def offered_load(contacts_per_month: np.ndarray | float, hours_per_month: np.ndarray | float,
@@ -108,8 +110,9 @@ def served_in_time(channel: np.ndarray, pool: np.ndarray, level: np.ndarray,
         level: (C, pools) service level of each channel's pool (1 for self-service).
         u: Uniforms in [0, 1).
     """
-    contacted = channel >= 0
-    return contacted & (u < level[np.maximum(channel, 0), pool])
+    n_pools = level.shape[1]
+    cell = np.maximum(channel, 0).astype(np.intp) * n_pools + pool
+    return (channel >= 0) & (u < level.ravel().take(cell))
 
 
 def contact_utility(channel: np.ndarray, served: np.ndarray, quality: np.ndarray,
@@ -122,7 +125,7 @@ def contact_utility(channel: np.ndarray, served: np.ndarray, quality: np.ndarray
         quality, wait_penalty: (C + 1,) per channel, with a last entry of 0 that
             ``NO_CONTACT`` selects, so no contact adds nothing.
     """
-    return np.where(served, quality[channel], -wait_penalty[channel])
+    return select(served, quality.take(channel), -wait_penalty.take(channel))
 
 
 def service_levels(contacts: np.ndarray, agents: np.ndarray, human: np.ndarray,

@@ -15,7 +15,7 @@ def eligible(stage: np.ndarray, months_departed: np.ndarray, after_months: int) 
 def probability(reach: np.ndarray, response: float, pull: np.ndarray,
                 is_eligible: np.ndarray) -> np.ndarray:
     """Monthly return probability: reached × responds × prefers the offer."""
-    return np.where(is_eligible, reach * response * pull, 0.0)
+    return reach * response * pull * is_eligible
 
 
 def returns(prob: np.ndarray, u: np.ndarray) -> np.ndarray:

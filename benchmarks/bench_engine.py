@@ -1,0 +1,110 @@
+"""Engine throughput and memory. Prints one JSON object.
+
+- vectorized customer-months per second at 100,000 customers × 120 months (median of
+  ``--repeat`` runs, one core);
+- the same for the agents engine at 2,000 customers × 24 months, and the ratio;
+- peak memory (resident set) of one 1,000,000-customer × 120-month vectorized run, measured
+  in a fresh subprocess, and how many Python objects the model holds per customer.
+
+Usage: python benchmarks/bench_engine.py [--repeat 3] [--skip-memory]
+"""
+
+from __future__ import annotations
+
+import argparse
+import gc
+import json
+import platform
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SCENARIO = ROOT / "scenarios" / "gsp_vs_segmented.yaml"
+STRATEGY = "segmented"  # the strategy with the most work per month (tiers, priorities)
+
+
+def _scenario(population: int):
+    import sim
+
+    return sim.load_scenario(SCENARIO).override({
+        "market.population": population,
+        "market.initial_customers": int(population * 0.3),
+    })
+
+
+def throughput(population: int, months: int, engine: str, repeat: int) -> dict:
+    """Median customer-months per second of ``repeat`` runs (model setup excluded)."""
+    from sim.model import CVMModel
+
+    scenario = _scenario(population)
+    times = []
+    for r in range(repeat):
+        model = CVMModel(scenario, STRATEGY, seed=r, engine=engine)
+        start = time.perf_counter()
+        for _ in range(months):
+            model.step()
+        times.append(time.perf_counter() - start)
+    median = statistics.median(times)
+    return {"customers": population, "months": months, "engine": engine,
+            "seconds_median": round(median, 4), "seconds_all": [round(t, 4) for t in times],
+            "customer_months_per_second": population * months / median}
+
+
+def memory_child(population: int, months: int) -> None:
+    """Run one big vectorized run and print its peak RSS and objects per customer."""
+    import sim
+    from sim.model import CVMModel
+
+    scenario = _scenario(population)
+    gc.collect()
+    before = len(gc.get_objects())
+    model = CVMModel(scenario, STRATEGY, seed=0)
+    gc.collect()
+    objects = len(gc.get_objects()) - before
+    for _ in range(months):
+        model.step()
+    del model
+    result = sim.run(scenario, strategy=STRATEGY, seed=1, months=months)
+    peak_kib = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+    print(json.dumps({"customers": population, "months": months,
+                      "peak_rss_mb": round(peak_kib / 1024, 1),
+                      "python_objects_created_by_model": objects,
+                      "objects_per_customer": objects / population,
+                      "customers_table_rows": len(result.customers)}))
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--skip-memory", action="store_true")
+    parser.add_argument("--memory-child", nargs=2, type=int, help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.memory_child:
+        memory_child(*args.memory_child)
+        return
+    vec = throughput(100_000, 120, "vectorized", args.repeat)
+    agents = throughput(2_000, 24, "agents", args.repeat)
+    out = {
+        "python": platform.python_version(),
+        "machine": platform.machine(),
+        "vectorized": vec,
+        "agents": agents,
+        "speed_ratio_vectorized_over_agents": (vec["customer_months_per_second"]
+                                               / agents["customer_months_per_second"]),
+        "targets": {"vectorized_customer_months_per_second": 10_000_000,
+                    "speed_ratio": 100, "peak_rss_mb_1m_customers": 1536},
+    }
+    if not args.skip_memory:
+        child = subprocess.run(
+            [sys.executable, __file__, "--memory-child", "1000000", "120"],
+            capture_output=True, text=True, check=True)
+        out["memory"] = json.loads(child.stdout.strip().splitlines()[-1])
+    print(json.dumps(out, indent=2))
+
+
+if __name__ == "__main__":
+    main()

@@ -58,10 +58,9 @@ def residual_values(ctx: Context, horizon: int) -> np.ndarray:
     """Discounted (to month 0) residual value of each customer alive at the horizon."""
     st, t = ctx.state, ctx.tables
     active = t.active[st.stage]
-    prop = np.maximum(st.proposition, 0)
-    margin = (t.revenue[st.segment, prop, st.products] - t.delivery_cost[st.segment, prop,
-                                                                           st.products]
-              - t.expected_service_cost[st.segment])
+    cell = st.holding * t.revenue.shape[2] + st.products
+    margin = (t.revenue.ravel().take(cell) - t.delivery_cost.ravel().take(cell)
+              - t.expected_service_cost.take(st.segment))
     p = final_churn_hazard(ctx)
     d = t.discount_monthly
     value = margin * (1.0 - p) / (d + p) * (1.0 + d) ** -horizon

@@ -31,7 +31,7 @@ from .population import ACQUIRED, CHURNED, WON_BACK, initial_state
 from .randomness import SETUP, MonthlyDraws, stream
 from .rules import acquisition, service
 from .scenario import ACTIVE_STAGES, STAGES, Scenario
-from .tables import DEPARTED, PROSPECT, build_tables
+from .tables import DECLINE, DEPARTED, PROSPECT, build_tables
 
 Engine = Literal["vectorized", "agents"]
 ENGINES: tuple[str, ...] = ("vectorized", "agents")
@@ -98,6 +98,7 @@ class CVMModel(mesa.Model):
         st.reset_month()
         active = tables.active.take(st.stage)
         groups = {"active": np.flatnonzero(active),
+                  "declining": np.flatnonzero(st.stage == DECLINE),
                   "prospects": np.flatnonzero(st.stage == PROSPECT),
                   "departed": np.flatnonzero(st.stage == DEPARTED)}
         decisions = self.firm.decide(groups, t)
@@ -105,7 +106,8 @@ class CVMModel(mesa.Model):
                                  discount=self._discount ** t, active=active)
         for phase in ("retain", "contact"):
             self._each_customer(phase, groups)
-        ctx.month.contacts = self._contacts()
+        groups["contacted"] = np.flatnonzero(st.channel >= 0)
+        ctx.month.contacts = self._contacts(groups["contacted"])
         ctx.month.service_level = service.service_levels(
             ctx.month.contacts, ctx.plan.agents, tables.human, tables.hours_per_month,
             tables.peak_to_average, tables.handle_time_seconds, tables.service_target_seconds)
@@ -122,14 +124,12 @@ class CVMModel(mesa.Model):
         self._each_customer("account", groups)
         self.records.append(self._record(active))
 
-    def _contacts(self) -> np.ndarray:
-        """(C, pools) contacts this month."""
+    def _contacts(self, contacted: np.ndarray) -> np.ndarray:
+        """(C, pools) contacts this month, from the rows of the customers who contacted."""
         st, n_pool = self.ctx.state, strategies.N_POOLS
         n_chan = len(self.ctx.tables.channel_names)
-        # No contact (channel −1) lands in cell −2 or −1 → shifted into two spare cells.
-        key = st.channel.astype(np.intp) * n_pool + st.pool + n_pool
-        counts = np.bincount(key, minlength=(n_chan + 1) * n_pool)
-        return counts[n_pool:].reshape(n_chan, n_pool)
+        key = st.channel[contacted].astype(np.intp) * n_pool + st.pool[contacted]
+        return np.bincount(key, minlength=n_chan * n_pool).reshape(n_chan, n_pool)
 
     def _record(self, active_at_start: np.ndarray) -> dict:
         ctx = self.ctx

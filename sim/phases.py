@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .population import ACQUIRED, CHURNED, WON_BACK, CustomerState
+from .population import ACQUIRED, CHURNED, WON_BACK, CustomerState, holding_index
 from .rules import acquisition, churn, development, lifecycle, retention, satisfaction, service
 from .rules import winback as winback_rule
 from .rules.blend import select
@@ -26,12 +26,13 @@ from .tables import ACQUISITION, DEPARTED, PROSPECT, Tables
 ALL = slice(None)
 
 GROUP_OF_PHASE: dict[str, str] = {
-    "retain": "active", "contact": "active", "serve": "active", "experience": "active",
+    "retain": "declining", "contact": "active", "serve": "contacted", "experience": "active",
     "develop": "active", "leave": "active", "progress": "active",
     "acquire": "prospects", "win_back": "departed", "account": "active_or_new",
 }
-"""The customers each phase can change: current customers at the start of the month,
-prospects, departed customers, or customers at the start or the end of the month."""
+"""The customers each phase can change: current customers at the start of the month, the
+declining among them, those who contacted the firm this month, prospects, departed
+customers, or customers at the start or the end of the month."""
 
 
 @dataclass
@@ -142,9 +143,8 @@ def serve(ctx: Context, rows: slice | np.ndarray) -> None:
 
 def experience(ctx: Context, rows: slice | np.ndarray) -> None:
     """Update current customers' satisfaction with this month's experience."""
-    st, t, m, beh = ctx.state, ctx.tables, ctx.month, ctx.scenario.behaviour
-    n_props = t.fit.shape[1]
-    cell = st.segment[rows].astype(np.intp) * n_props + np.maximum(st.proposition[rows], 0)
+    st, m, beh = ctx.state, ctx.month, ctx.scenario.behaviour
+    cell = st.holding[rows]
     contact_state = 2 * st.channel[rows].astype(np.intp) + 2 - st.served[rows]
     index = (cell * ctx.experience.shape[1] + contact_state) * 2 + st.in_programme[rows]
     month_exp = ctx.experience.ravel().take(index)
@@ -208,9 +208,11 @@ def _start(ctx: Context, rows: slice | np.ndarray, starts: np.ndarray, event: in
     if not pos.size:
         return
     seg, label = st.segment[pos], st.label[pos]
+    offer = ctx.plan.offer.take(label)
     for array, value in ((st.stage, ACQUISITION), (st.months_in_stage, 0), (st.tenure, 0),
                          (st.cohort, m.t), (st.products, 1), (st.event, event),
-                         (st.proposition, ctx.plan.offer.take(label)),
+                         (st.proposition, offer),
+                         (st.holding, holding_index(seg, offer, ctx.tables.fit.shape[1])),
                          (st.satisfaction, _by_segment_label(ctx.plan.pull, seg, label))):
         array[pos] = value
 
@@ -238,9 +240,7 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
     customer's value, and age customers by a month."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     active = t.active.take(st.stage[rows])
-    n_prop, n_k = t.revenue.shape[1], t.revenue.shape[2]
-    cell = ((st.segment[rows].astype(np.intp) * n_prop + np.maximum(st.proposition[rows], 0))
-            * n_k + st.products[rows])
+    cell = st.holding[rows] * t.revenue.shape[2] + st.products[rows]
     # Non-customers hold 0 products, whose revenue and cost entries are 0.
     revenue = t.revenue.ravel().take(cell)
     delivery = t.delivery_cost.ravel().take(cell)

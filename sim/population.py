@@ -33,6 +33,8 @@ class CustomerState:
     products: np.ndarray          # int8, products held (0 for non-customers)
     tier: np.ndarray              # int8, value tier 0=A 1=B 2=C, set by the firm
     proposition: np.ndarray       # int8, proposition held (-1 none)
+    holding: np.ndarray           # intp, segment · P + proposition (0 if none): the row of
+    #                               (segment, proposition) tables, looked up every month
     # Per-month fields, cleared by reset_month at the start of every month:
     channel: np.ndarray           # int8, channel of this month's contact (-1 none)
     pool: np.ndarray              # int8, agent pool serving this month's contact
@@ -72,6 +74,13 @@ def label_segments(segment: np.ndarray, n_segments: int, data_quality: float,
         return segment.copy()
     wrong = (segment + 1 + (u[:, 1] * (n_segments - 1)).astype(np.int8)) % n_segments
     return np.where(u[:, 0] < data_quality, segment, wrong).astype(np.int8)
+
+
+def holding_index(segment: np.ndarray, proposition: np.ndarray, n_propositions: int
+                  ) -> np.ndarray:
+    """Index of (segment, proposition held) in flattened (S, P) tables; proposition 0 when
+    none is held (such rows hold no products, so their lookups come to nothing)."""
+    return segment.astype(np.intp) * n_propositions + np.maximum(proposition, 0)
 
 
 def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
@@ -121,6 +130,7 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
         departed_month=np.full(n, -1, dtype=np.int16),
         theta=theta, log_survival=churn.log_survival(theta), satisfaction=satisfaction,
         products=products, tier=np.full(n, 2, dtype=np.int8), proposition=proposition,
+        holding=holding_index(segment, proposition, len(tables.proposition_names)),
         channel=np.full(n, NO_CONTACT, dtype=np.int8), pool=np.zeros(n, dtype=np.int8),
         served=np.zeros(n, dtype=bool), in_programme=np.zeros(n, dtype=bool),
         event=np.zeros(n, dtype=np.int8), revenue=zeros.copy(), delivery_cost=zeros.copy(),

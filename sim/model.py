@@ -104,6 +104,7 @@ class CVMModel(mesa.Model):
         decisions = self.firm.decide(groups, t)
         ctx.month = phases.Month(t=t, u=self._draws.draw(), decisions=decisions,
                                  discount=self._discount ** t, active=active)
+        ctx.month.development = phases.development_table(ctx)
         for phase in ("retain", "contact"):
             self._each_customer(phase, groups)
         groups["contacted"] = np.flatnonzero(st.channel >= 0)

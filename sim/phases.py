@@ -47,6 +47,7 @@ class Month:
     contacts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (C, pools)
     service_level: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))  # (C, pools)
     adopter_share: float = 0.0
+    development: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (T, stages, C+1)
     adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, L)
     return_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
 
@@ -96,6 +97,21 @@ def return_table(ctx: Context) -> np.ndarray:
                                     ctx.scenario.behaviour.winback_response, ctx.plan.pull, True)
 
 
+def development_table(ctx: Context) -> np.ndarray:
+    """This month's purchase rate of a satisfied customer by (tier, stage, sale), with sale
+    0 for no served contact and c + 1 for a contact served in time in channel c."""
+    t, plan, dev = ctx.tables, ctx.plan, ctx.scenario.behaviour.development
+    n_chan = len(t.channel_names)
+    served = np.arange(n_chan + 1) > 0
+    cross_sell = np.concatenate(([0.0], t.cross_sell[:n_chan]))
+    sales = development.sales_contact(served[None, :], plan.sales_prompt[:, None],
+                                      cross_sell[None, :])
+    return development.rate(
+        dev.base_rate, ctx.month.decisions.development_reach[:, None, None],
+        dev.campaign_response, sales[:, None, :],
+        t.development_stage_multiplier[None, :, None])
+
+
 def _by_segment_label(table: np.ndarray, segment: np.ndarray, label: np.ndarray) -> np.ndarray:
     return table.ravel().take(segment.astype(np.intp) * table.shape[1] + label)
 
@@ -106,12 +122,17 @@ def _positions(rows: slice | np.ndarray, mask: np.ndarray) -> np.ndarray:
     return idx + (rows.start or 0) if isinstance(rows, slice) else rows[idx]
 
 
-def _set_where(array: np.ndarray, rows: slice | np.ndarray, mask: np.ndarray, value) -> None:
-    """``array[row] = value`` for the ``rows`` where ``mask`` holds (``value`` a scalar).
+def _set_where(rows: slice | np.ndarray, mask: np.ndarray, *writes: tuple[np.ndarray, object]
+               ) -> None:
+    """For the ``rows`` where ``mask`` holds, set ``array[row] = value`` for each
+    (array, value) in ``writes`` (scalar values).
 
     Writing through the few positions, not ``np.where`` over every row, is what keeps
-    rare events (departures, starts) cheap."""
-    array[_positions(rows, mask)] = value
+    rare events (departures, stage changes) cheap."""
+    pos = _positions(rows, mask)
+    if pos.size:
+        for array, value in writes:
+            array[pos] = value
 
 
 def retain(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -155,16 +176,14 @@ def experience(ctx: Context, rows: slice | np.ndarray) -> None:
 
 def develop(ctx: Context, rows: slice | np.ndarray) -> None:
     """Sell further products to current customers."""
-    st, t, m, plan = ctx.state, ctx.tables, ctx.month, ctx.plan
-    dev = ctx.scenario.behaviour.development
-    tier, channel = st.tier[rows], st.channel[rows]
+    st, m = ctx.state, ctx.month
+    n_stages, n_sales = m.development.shape[1:]
     products = st.products[rows]
-    sales = development.sales_contact(st.served[rows], plan.sales_prompt.take(tier),
-                                      t.cross_sell.take(channel))
-    prob = development.probability(
-        dev.base_rate, m.decisions.development_reach.take(tier), dev.campaign_response, sales,
-        t.development_stage_multiplier.take(st.stage[rows]), st.satisfaction[rows],
-        m.active[rows] & (products < dev.max_products))
+    sale = (st.channel[rows].astype(np.intp) + 1) * st.served[rows]
+    index = (st.tier[rows].astype(np.intp) * n_stages + st.stage[rows]) * n_sales + sale
+    prob = development.scaled(m.development.ravel().take(index), st.satisfaction[rows],
+                              m.active[rows] & (products < ctx.scenario.behaviour
+                                                .development.max_products))
     st.products[rows] = products + development.buys(prob, m.u["development"][rows])
 
 
@@ -181,10 +200,8 @@ def leave(ctx: Context, rows: slice | np.ndarray) -> None:
     at_risk = m.active[rows] & churn.renewal_due(st.tenure[rows], renew)
     gone = churn.churns(churn.probability(st.log_survival[rows], log_m), at_risk,
                         m.u["churn"][rows])
-    _set_where(st.stage, rows, gone, DEPARTED)
-    _set_where(st.departed_month, rows, gone, m.t)
-    _set_where(st.products, rows, gone, 0)
-    _set_where(st.event, rows, gone, CHURNED)
+    _set_where(rows, gone, (st.stage, DEPARTED), (st.departed_month, m.t), (st.products, 0),
+               (st.event, CHURNED))
 
 
 def progress(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -196,7 +213,7 @@ def progress(ctx: Context, rows: slice | np.ndarray) -> None:
                              t.active.take(stage), life.onboarding_months,
                              life.maturity_tenure_months, life.maturity_products,
                              life.decline_threshold, life.recovery_threshold)
-    _set_where(st.months_in_stage, rows, new != stage, 0)
+    _set_where(rows, new != stage, (st.months_in_stage, 0))
     st.stage[rows] = new
 
 

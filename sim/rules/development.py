@@ -16,12 +16,24 @@ def sales_contact(served: np.ndarray, prompted: np.ndarray, cross_sell: np.ndarr
     return cross_sell * (served & prompted)
 
 
+def rate(base_rate: float, campaign_reach: np.ndarray, campaign_response: float,
+         sales: np.ndarray, stage_multiplier: np.ndarray) -> np.ndarray:
+    """Purchase probability of a fully satisfied eligible customer, capped at 1."""
+    raw = (base_rate + campaign_reach * campaign_response + sales) * stage_multiplier
+    return np.minimum(raw, 1.0)
+
+
 def probability(base_rate: float, campaign_reach: np.ndarray, campaign_response: float,
                 sales: np.ndarray, stage_multiplier: np.ndarray, satisfaction: np.ndarray,
                 eligible: np.ndarray) -> np.ndarray:
     """Probability of buying one more product this month (0 where not eligible)."""
-    raw = (base_rate + campaign_reach * campaign_response + sales) * stage_multiplier
-    return np.minimum(raw, 1.0) * satisfaction * eligible
+    return scaled(rate(base_rate, campaign_reach, campaign_response, sales, stage_multiplier),
+                  satisfaction, eligible)
+
+
+def scaled(full_rate: np.ndarray, satisfaction: np.ndarray, eligible: np.ndarray) -> np.ndarray:
+    """The rate of a fully satisfied customer, scaled by satisfaction, 0 where not eligible."""
+    return full_rate * satisfaction * eligible
 
 
 def buys(prob: np.ndarray, u: np.ndarray) -> np.ndarray:

@@ -1,6 +1,8 @@
 """Command line: ``cvm run``, ``cvm schema`` (``python run_scenario.py`` is ``cvm run``).
 
 Exit codes: 0 ok, 2 bad input (one clear message, no traceback), 1 internal error.
+A bad-input message reads ``WHERE: key.path: what is wrong``, WHERE being ``FILE:LINE``
+or the option that brought the bad value (``--set``, ``--seed``, ``--strategy``).
 """
 
 from __future__ import annotations
@@ -22,19 +24,27 @@ def _parse_set(items: Sequence[str]) -> dict:
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key:
-            raise ScenarioError(f"--set expects KEY=VALUE, got {item!r}")
+        if not sep or not key.strip():
+            raise ScenarioError(f"expected KEY=VALUE, got {item!r}", "", "--set")
         try:
             out[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:
-            raise ScenarioError(f"cannot read the value {value!r}", key.strip()) from None
+            raise ScenarioError(f"cannot read the value {value!r}", key.strip(),
+                                "--set") from None
     return out
 
 
 def _load(args) -> object:
     scenario = load_scenario(args.scenario)
     changes = _parse_set(args.set)
-    return scenario.override(changes) if changes else scenario
+    if not changes:
+        return scenario
+    try:
+        return scenario.override(changes)
+    except ScenarioError as err:
+        if err.file is None:  # the bad value came from the command line, not from a file
+            err.file = "--set"
+        raise
 
 
 def _format_table(rows: dict[str, dict[str, float]], columns: list[str]) -> str:
@@ -57,7 +67,12 @@ def cmd_run(args) -> int:
     strategies = args.strategy or list(scenario.compare)
     for name in strategies:
         if name not in scenario.strategies:
-            raise ScenarioError(f"no strategy named '{name}'", "compare")
+            known = ", ".join(scenario.strategies)
+            raise ScenarioError(f"no strategy named '{name}' (known: {known})", "",
+                                "--strategy")
+    # The scenario's seed was checked when it was loaded; this one bypasses the scenario.
+    if args.seed is not None and args.seed < 0:
+        raise ScenarioError(f"the seed must be at least 0 (got {args.seed})", "", "--seed")
     seed = args.seed if args.seed is not None else scenario.simulation.seed
     results = {}
     for name in strategies:

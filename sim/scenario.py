@@ -15,12 +15,22 @@ from __future__ import annotations
 import copy
 import difflib
 import math
+import re
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, PrivateAttr, ValidationError, model_validator
+from pydantic import (
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    PrivateAttr,
+    ValidationError,
+    model_validator,
+)
+from pydantic_core import PydanticCustomError
 
 STAGES: tuple[str, ...] = ("prospect", "acquisition", "growth", "maturity", "decline", "departed")
 """Lifecycle stages in code order; ``STAGES[i]`` is the name of stage code ``i``."""
@@ -28,10 +38,27 @@ ACTIVE_STAGES: tuple[str, ...] = STAGES[1:5]
 TIERS: tuple[str, ...] = ("A", "B", "C")
 """Value tiers of the ABC customer code: A best, B high potential, C general."""
 
-Probability = Annotated[float, Field(ge=0.0, le=1.0)]
-NonNegative = Annotated[float, Field(ge=0.0)]
-Positive = Annotated[float, Field(gt=0.0)]
-Money = Annotated[float, Field(ge=0.0)]
+
+def _reject_bool(kind: str) -> BeforeValidator:
+    """A validator that refuses booleans where a number (``kind``) is expected."""
+    # YAML reads yes/no/on/off/true/false as booleans, and pydantic would quietly take them
+    # as 1 and 0: `population: yes` would become a market of one customer.
+    def check(value):
+        if isinstance(value, bool):
+            raise PydanticCustomError("number_not_bool", "should be " + kind)
+        return value
+    return BeforeValidator(check)
+
+
+# Written after the Field in each Annotated: before it, pydantic would turn ge/le into
+# keywords that JSON Schema does not know (instead of minimum/maximum) in `cvm schema`.
+_NUMBER = _reject_bool("a number")
+_WHOLE = _reject_bool("a whole number")
+Real = Annotated[float, _NUMBER]
+Probability = Annotated[float, Field(ge=0.0, le=1.0), _NUMBER]
+NonNegative = Annotated[float, Field(ge=0.0), _NUMBER]
+Positive = Annotated[float, Field(gt=0.0), _NUMBER]
+Money = Annotated[float, Field(ge=0.0), _NUMBER]
 
 
 class ScenarioError(Exception):
@@ -40,7 +67,9 @@ class ScenarioError(Exception):
     Attributes:
         message: What is wrong, in one sentence.
         path: Dotted key path (``market.segments.mass.share``) or ``""`` for the whole file.
-        file: The scenario file, if the scenario came from one.
+        file: The file where the key stands (for a key a file inherits through ``extends``,
+            the extended file), or the loaded file when no line is known; ``None`` for a
+            value given to :meth:`Scenario.override` or a scenario not read from a file.
         line: 1-based line in ``file`` where the key stands, if known.
     """
 
@@ -61,7 +90,9 @@ class ScenarioError(Exception):
 
 
 class _Frozen(BaseModel):
-    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True)
+    # NaN and infinity are never meaningful parameters, and NaN passes every range check.
+    model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True,
+                              allow_inf_nan=False)
 
 
 # --------------------------------------------------------------------------- market
@@ -122,16 +153,16 @@ class Segment(_Frozen):
 class Market(_Frozen):
     """Who is out there and how they respond."""
 
-    population: Annotated[int, Field(ge=1)] = Field(
+    population: Annotated[int, Field(ge=1), _WHOLE] = Field(
         description="Number of customer agents: prospects, customers and departed together.")
-    initial_customers: Annotated[int, Field(ge=0)] = Field(
+    initial_customers: Annotated[int, Field(ge=0), _WHOLE] = Field(
         description="Customers at month 0 (the rest start as prospects).")
-    initial_max_tenure_months: Annotated[int, Field(ge=0)] = Field(
+    initial_max_tenure_months: Annotated[int, Field(ge=0), _WHOLE] = Field(
         36, description="Initial customers have been customers for 1 + U{0..this} months.")
     attributes: tuple[str, ...] = Field(
         min_length=1, description="Names of the proposition attributes customers value.")
     segments: dict[str, Segment] = Field(min_length=1)
-    competitor_utility: dict[str, float] = Field(
+    competitor_utility: dict[str, Real] = Field(
         description="Utility of the competitor's offer (the outside option) per segment.")
 
 
@@ -153,7 +184,7 @@ class Channel(_Frozen):
 
     human: bool = Field(description="Staffed by people (queues) or self-service (no queue).")
     cost_per_contact: Money = Field(description="Variable cost of one contact (currency).")
-    quality: float = Field(
+    quality: Real = Field(
         description="Utility added to the month's experience by a contact served in time.")
     wait_penalty: NonNegative = Field(
         0.0, description="Utility lost by a contact not answered within the service target "
@@ -166,7 +197,7 @@ class Channel(_Frozen):
         20.0, description="Answer-within target for the service level (seconds).")
     hours_per_month: Positive = Field(
         260.0, description="Opening hours per month over which contacts spread.")
-    peak_to_average: Annotated[float, Field(ge=1.0)] = Field(
+    peak_to_average: Annotated[float, Field(ge=1.0), _NUMBER] = Field(
         1.5, description="Contacts in the peak hour divided by the average hour.")
     cost_per_agent_month: Money = Field(
         0.0, description="Cost of one agent staffed for the peak hour (currency/month).")
@@ -218,7 +249,7 @@ class DevelopmentParams(_Frozen):
     stage_multipliers: StageWeights = Field(
         default_factory=lambda: {"acquisition": 1.0, "growth": 1.0, "maturity": 1.0,
                                  "decline": 1.0})
-    max_products: Annotated[int, Field(ge=1, le=20)] = Field(
+    max_products: Annotated[int, Field(ge=1, le=20), _WHOLE] = Field(
         1, description="Most products one customer can hold.")
     extra_product_price: Money = Field(
         0.0, description="Revenue per extra product per month (currency), × margin potential.")
@@ -230,17 +261,17 @@ class DevelopmentParams(_Frozen):
 class LifecycleParams(_Frozen):
     """Stage progression thresholds and the contract rhythm."""
 
-    onboarding_months: Annotated[int, Field(ge=1)] = Field(
+    onboarding_months: Annotated[int, Field(ge=1), _WHOLE] = Field(
         3, description="Months a new customer stays in the acquisition (onboarding) stage.")
-    maturity_tenure_months: Annotated[int, Field(ge=1)] = Field(
+    maturity_tenure_months: Annotated[int, Field(ge=1), _WHOLE] = Field(
         24, description="Tenure (months) after which a growing customer is mature.")
-    maturity_products: Annotated[int, Field(ge=1)] = Field(
+    maturity_products: Annotated[int, Field(ge=1), _WHOLE] = Field(
         3, description="Products held at which a growing customer is mature.")
     decline_threshold: Probability = Field(
         0.35, description="Satisfaction below which a customer enters decline.")
     recovery_threshold: Probability = Field(
         0.5, description="Satisfaction at or above which a declining customer recovers.")
-    renewal_every_months: Annotated[int, Field(ge=1)] = Field(
+    renewal_every_months: Annotated[int, Field(ge=1), _WHOLE] = Field(
         1, description="Churn is possible only every this many months of tenure "
                        "(1 = monthly, 12 = annual contracts).")
 
@@ -271,15 +302,15 @@ class Behaviour(_Frozen):
     winback_response: Probability = Field(
         0.0, description="Probability that a departed customer reached by win-back returns "
                          "(times the offer's pull against the competitor).")
-    winback_after_months: Annotated[int, Field(ge=1)] = Field(
+    winback_after_months: Annotated[int, Field(ge=1), _WHOLE] = Field(
         3, description="Months after departure before win-back may target a customer.")
-    retention_boost: float = Field(
+    retention_boost: Real = Field(
         0.0, description="Utility added to the experience of a customer in a retention "
                          "programme.")
 
 
 class Economics(_Frozen):
-    discount_rate_annual: Annotated[float, Field(gt=0.0, le=1.0)] = Field(
+    discount_rate_annual: Annotated[float, Field(gt=0.0, le=1.0), _NUMBER] = Field(
         0.10, description="Annual discount rate (0.10 = 10 % a year), applied monthly; "
                           "positive so that the value of a customer who never leaves is finite.")
     cost_per_reach: Money = Field(
@@ -317,7 +348,7 @@ class Strategy(_Frozen):
         1.0, description="segmented: probability that the firm labels a customer's segment "
                          "correctly (otherwise a random other segment).")
     budgets: Budgets = Budgets()
-    staffing: dict[str, Annotated[int, Field(ge=0)]] = Field(
+    staffing: dict[str, Annotated[int, Field(ge=0), _WHOLE]] = Field(
         default_factory=dict, description="Agents on duty at the peak hour per human channel.")
     priority_share: Probability = Field(
         0.0, description="segmented: share of each human channel's agents reserved for "
@@ -346,11 +377,11 @@ class Strategy(_Frozen):
 
 
 class Simulation(_Frozen):
-    horizon_months: Annotated[int, Field(ge=1, le=1200)] = Field(
+    horizon_months: Annotated[int, Field(ge=1, le=1200), _WHOLE] = Field(
         120, description="Months simulated.")
-    seed: Annotated[int, Field(ge=0)] = Field(
+    seed: Annotated[int, Field(ge=0), _WHOLE] = Field(
         12345, description="Root seed; every random stream is spawned from it.")
-    replications: Annotated[int, Field(ge=1)] = Field(
+    replications: Annotated[int, Field(ge=1), _WHOLE] = Field(
         20, description="Monte Carlo replications per strategy.")
 
 
@@ -397,7 +428,12 @@ class Scenario(_Frozen):
         data = self.to_dict()
         lines = dict(self._lines)
         for dotted, value in changes.items():
-            _set_path(data, dotted, value, self)
+            dotted = str(dotted)
+            _set_path(data, dotted, value)
+            # The new value comes from the caller, not from the file: forget where the old
+            # one stood, so that an error in it is not pinned on a line that no longer holds it.
+            for key in [k for k in lines if k.startswith(dotted + ".")]:
+                del lines[key]
             lines[dotted] = None
         return _validate(data, self._source, lines)
 
@@ -503,42 +539,138 @@ def _validate(data: dict, file: str | None, lines: dict) -> Scenario:
     return scenario
 
 
-def _locate(err: ScenarioError, file, lines) -> ScenarioError:
-    err.file = file
-    err.line = _line_for(err.path, lines)
+def _locate(err: ScenarioError, file: str | None, lines: dict) -> ScenarioError:
+    """Point ``err`` at the line of its key path, or of the nearest enclosing key.
+
+    ``lines`` maps a dotted path to ``(file, line)``, or to ``None`` for a value set by
+    :meth:`Scenario.override` (which stands in no file). The file is the one where the key
+    stands, which for an inherited key is the extended file.
+    """
+    parts = err.path.split(".") if err.path else []
+    while parts:
+        key = ".".join(parts)
+        if key in lines:
+            err.file, err.line = lines[key] if lines[key] else (None, None)
+            return err
+        parts.pop()
+    err.file, err.line = file, None
     return err
 
 
-def _line_for(path: str, lines: dict) -> int | None:
-    parts = path.split(".") if path else []
-    while parts:
-        found = lines.get(".".join(parts))
-        if found:
-            return found
-        parts.pop()
-    return None
+# Plain words for pydantic's error types; the ones not listed keep pydantic's own message.
+_PHRASES = {
+    "int_type": "should be a whole number",
+    "int_parsing": "should be a whole number",
+    "int_from_float": "should be a whole number",
+    "float_type": "should be a number",
+    "float_parsing": "should be a number",
+    "finite_number": "should be a finite number",
+    "bool_type": "should be true or false",
+    "bool_parsing": "should be true or false",
+    "string_type": "should be text",
+    "dict_type": "should be a mapping of keys to values",
+    "model_type": "should be a mapping of keys to values",
+    "model_attributes_type": "should be a mapping of keys to values",
+    "tuple_type": "should be a list",
+    "list_type": "should be a list",
+    "greater_than_equal": "must be at least {ge}",
+    "greater_than": "must be greater than {gt}",
+    "less_than_equal": "must be at most {le}",
+    "less_than": "must be less than {lt}",
+    "literal_error": "should be {expected}",
+}
+# Error types whose message describes a whole mapping: showing the input would not help.
+_NO_INPUT = {"missing", "extra_forbidden", "value_error", "too_short", "too_long"}
 
 
-def _from_pydantic(err: ValidationError, data, file, lines) -> ScenarioError:
-    first = err.errors(include_url=False)[0]
-    loc = [str(p) for p in first["loc"]]
-    path = ".".join(loc)
+def _from_pydantic(err: ValidationError, data: dict, file, lines) -> ScenarioError:
+    errors = [(*_data_path(e, data), e) for e in err.errors(include_url=False)]
+    path, _, _ = errors[0]
+    # A value that fits no form of a union gets one error per form. The form that went
+    # deepest into the value is the one the author meant; if none did, list every form.
+    related = [e for e in errors if e[0][:len(path)] == path]
+    deepest = max(len(e[0]) for e in related)
+    same = [e for e in related if len(e[0]) == deepest]
+    path, key_error, _ = same[0]
+    message = _explain([e for _, _, e in same], path, key_error)
+    return _locate(ScenarioError(message, ".".join(path)), file, lines)
+
+
+def _data_path(error: dict, data: dict) -> tuple[tuple[str, ...], bool]:
+    """The key path of a pydantic error in ``data``, and whether the error is about the key.
+
+    pydantic's ``loc`` also holds the names of union forms (``literal['best_fit']``) and
+    ``[key]`` for a bad mapping key; those are not keys anyone wrote.
+    """
+    loc = error["loc"]
+    node: Any = data
+    path: list[str] = []
+    key_error = False
+    for i, part in enumerate(loc):
+        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
+        if in_list or (isinstance(node, Mapping) and part in node):
+            path.append(str(part))
+            node = node[part]
+        elif part == "[key]":
+            key_error = True
+        elif error["type"] == "missing" and i == len(loc) - 1:
+            path.append(str(part))
+    return tuple(path), key_error
+
+
+def _explain(errors: list[dict], path: tuple[str, ...], key_error: bool) -> str:
+    """One sentence for the pydantic ``errors`` found at ``path``."""
+    first = errors[0]
     kind = first["type"]
     if kind == "extra_forbidden":
-        parent = _model_at(loc[:-1])
+        parent = _model_at(list(path[:-1]))
         known = parent.model_fields if parent is not None else {}
-        message = f"unknown key '{loc[-1]}'{_did_you_mean(loc[-1], known)}"
-    elif kind == "missing":
-        message = "required key is missing"
-    else:
-        message = first["msg"].removeprefix("Value error, ")
-        if "input" in first and not isinstance(first["input"], dict | list):
-            message += f" (got {first['input']!r})"
-    return _locate(ScenarioError(message, path), file, lines)
+        return f"unknown key '{path[-1]}'{_did_you_mean(path[-1], known)}"
+    if kind == "missing":
+        return "required key is missing"
+    if key_error and kind == "literal_error":
+        known = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
+        return f"unknown key '{path[-1]}'{_did_you_mean(path[-1], known)}"
+    phrases = list(dict.fromkeys(_phrase(e) for e in errors))
+    if all(p.startswith("should be ") for p in phrases):
+        phrases = [phrases[0], *(p.removeprefix("should be ") for p in phrases[1:])]
+    message = " or ".join(phrases)
+    if key_error:
+        return f"the key {message} (got {_show(path[-1])})"
+    value = first.get("input")
+    if kind not in _NO_INPUT and "input" in first and not isinstance(value, Mapping | list):
+        message += f" (got {_show(value)})"
+    return message
+
+
+def _phrase(error: dict) -> str:
+    kind = error["type"]
+    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in error.get("ctx", {}).items()}
+    if kind in _PHRASES:
+        return _PHRASES[kind].format(**ctx)
+    if kind == "too_short" and ctx.get("min_length") == 1:
+        return "must not be empty"
+    message = error["msg"].removeprefix("Value error, ")
+    if message.startswith("Input should"):
+        message = message.removeprefix("Input ")
+    return message
+
+
+def _show(value: Any) -> str:
+    """``value`` as it would be written in YAML, shortened."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if value is None:
+        return "null"
+    text = repr(value)
+    return text if len(text) <= 60 else text[:57] + "..."
 
 
 def _model_at(loc: list[str]):
-    """The pydantic model class found by following ``loc`` from :class:`Scenario`."""
+    """The pydantic model class found by following ``loc`` from :class:`Scenario`.
+
+    ``None`` if ``loc`` leads to anything other than a model (a mapping, a number...).
+    """
     model: Any = Scenario
     i = 0
     while i < len(loc):
@@ -547,8 +679,9 @@ def _model_at(loc: list[str]):
             return None
         ann = field.annotation
         i += 1
-        origin = getattr(ann, "__origin__", None)
-        if origin is dict:
+        if getattr(ann, "__origin__", None) is dict:
+            if i == len(loc):
+                return None  # ``loc`` names the mapping itself, not one of its values
             ann = ann.__args__[1]
             i += 1
         if isinstance(ann, type) and issubclass(ann, BaseModel):
@@ -559,27 +692,32 @@ def _model_at(loc: list[str]):
 
 
 def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
+    """The data of the file at ``path`` with its ``extends`` applied, and its key lines.
+
+    ``chain`` holds the (resolved) files that extend this one, to detect cycles.
+    """
     resolved = path.resolve()
-    if resolved in chain:
-        cycle = " -> ".join(str(p) for p in (*chain, resolved))
-        raise ScenarioError(f"'extends' cycle: {cycle}", "extends", str(path))
     data, lines = _read_yaml(path)
-    parent = data.pop("extends", None)
-    if parent is None:
+    if "extends" not in data:
         return data, lines
-    if not isinstance(parent, str):
-        raise ScenarioError("'extends' must be a file name", "extends", str(path),
-                            lines.get("extends"))
+    parent = data.pop("extends")
+    where = lines.pop("extends")
+    if not isinstance(parent, str) or not parent.strip():
+        raise ScenarioError("'extends' must be a file name", "extends", *where)
     parent_path = path.parent / parent
-    if not parent_path.exists():
-        raise ScenarioError(f"extended file not found: {parent_path}", "extends", str(path),
-                            lines.get("extends"))
+    # Detected here rather than on reading the file again, so that the error points at
+    # the 'extends' that closes the cycle.
+    if parent_path.resolve() in (*chain, resolved):
+        cycle = " -> ".join(str(p) for p in (*chain, resolved, parent_path.resolve()))
+        raise ScenarioError(f"'extends' makes a cycle: {cycle}", "extends", *where)
+    if not parent_path.is_file():
+        raise ScenarioError(f"extended file not found: {parent_path}", "extends", *where)
     base, base_lines = _read_with_extends(parent_path, (*chain, resolved))
-    lines.pop("extends", None)
     return _deep_merge(base, data), {**base_lines, **lines}
 
 
 def _read_yaml(path: Path) -> tuple[dict, dict]:
+    """The data of one YAML file and the ``(file, line)`` of every key path in it."""
     try:
         text = path.read_text(encoding="utf-8")
     except FileNotFoundError:
@@ -587,38 +725,70 @@ def _read_yaml(path: Path) -> tuple[dict, dict]:
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError(f"cannot read file: {err}", "", str(path)) from None
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
-    except yaml.YAMLError as err:
-        mark = getattr(err, "problem_mark", None)
-        line = mark.line + 1 if mark is not None else None
-        problem = getattr(err, "problem", None) or str(err)
-        raise ScenarioError(f"YAML syntax error: {problem}", "", str(path), line) from None
+        node, data = _parse(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except yaml.YAMLError:
+        try:
+            # libyaml's messages are terser ("found character that cannot start any token"):
+            # parse again with PyYAML, whose messages name what they found.
+            node, data = _parse(text, yaml.SafeLoader)
+        except yaml.YAMLError as err:
+            raise _yaml_error(err, str(path)) from None
     if not isinstance(data, dict):
         raise ScenarioError("a scenario file must be a mapping of keys to values", "", str(path),
                             1)
-    lines: dict[str, int] = {}
-    _collect_lines(node, "", lines, str(path))
+    lines: dict[str, tuple[str, int]] = {}
+    _collect_lines(node, "", lines, str(path), set())
     return data, lines
 
 
-def _collect_lines(node, prefix: str, lines: dict, file: str) -> None:
-    """Record the line of every key path; reject duplicate keys (YAML would keep the last)."""
+def _parse(text: str, loader_class) -> tuple[Any, Any]:
+    """The YAML node tree of ``text`` (it has the lines) and the data built from it."""
+    loader = loader_class(text)
+    try:
+        node = loader.get_single_node()
+        return node, loader.construct_document(node) if node is not None else None
+    finally:
+        loader.dispose()
+
+
+def _yaml_error(err: yaml.YAMLError, file: str) -> ScenarioError:
+    mark = getattr(err, "problem_mark", None)
+    line = mark.line + 1 if mark is not None else None
+    problem = getattr(err, "problem", None) or str(err)
+    context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
+    if context and not context.startswith("while"):
+        # PyYAML splits some sentences in two: "expected a single document in the stream",
+        # "but found another document".
+        problem = f"{context}, {problem}"
+    elif context and start is not None and start.line + 1 != line:
+        # PyYAML often notices a mistake lines after it was made (an unclosed bracket is
+        # found at the next key): name the line where what it was reading began.
+        problem += f" ({context} started on line {start.line + 1})"
+    return ScenarioError(f"YAML syntax error: {problem}", "", file, line)
+
+
+def _collect_lines(node, prefix: str, lines: dict, file: str, seen: set) -> None:
+    """Record ``(file, line)`` of every key path; reject duplicate keys (YAML keeps the last)."""
+    # An alias (*name) reuses its anchor's node: walking it again could loop forever
+    # (`a: &x [*x]`) or take exponential time (nested aliases), and would only repeat lines.
+    if id(node) in seen:
+        return
+    seen.add(id(node))
     if isinstance(node, yaml.MappingNode):
-        seen = set()
+        keys = set()
         for key_node, value_node in node.value:
             key = str(key_node.value)
             path = f"{prefix}.{key}" if prefix else key
-            if key in seen:
+            if key in keys:
                 raise ScenarioError("duplicate key", path, file, key_node.start_mark.line + 1)
-            seen.add(key)
-            lines[path] = key_node.start_mark.line + 1
-            _collect_lines(value_node, path, lines, file)
+            keys.add(key)
+            lines[path] = (file, key_node.start_mark.line + 1)
+            _collect_lines(value_node, path, lines, file, seen)
     elif isinstance(node, yaml.SequenceNode):
         for i, item in enumerate(node.value):
             path = f"{prefix}.{i}"
-            lines[path] = item.start_mark.line + 1
-            _collect_lines(item, path, lines, file)
+            lines[path] = (file, item.start_mark.line + 1)
+            _collect_lines(item, path, lines, file, seen)
 
 
 def _deep_merge(base: dict, over: dict) -> dict:
@@ -631,7 +801,7 @@ def _deep_merge(base: dict, over: dict) -> dict:
     return out
 
 
-def _set_path(data: dict, dotted: str, value: Any, scenario: Scenario) -> None:
+def _set_path(data: dict, dotted: str, value: Any) -> None:
     """Set ``data[a][b][c] = value`` for ``dotted == "a.b.c"``, rejecting unknown keys."""
     parts = dotted.split(".")
     node: Any = data
@@ -639,14 +809,13 @@ def _set_path(data: dict, dotted: str, value: Any, scenario: Scenario) -> None:
         last = depth == len(parts) - 1
         if isinstance(node, list):
             if not key.isdigit() or int(key) >= len(node):
-                raise ScenarioError(f"no item {key} in this list", dotted, scenario.source)
+                raise ScenarioError(f"no item {key} in this list", dotted)
             key = int(key)
         elif not isinstance(node, dict):
-            raise ScenarioError(f"'{'.'.join(parts[:depth])}' holds a value, not keys", dotted,
-                                scenario.source)
+            raise ScenarioError(f"'{'.'.join(parts[:depth])}' holds a value, not keys", dotted)
         elif key not in node and not _may_add(parts[:depth + 1]):
             hint = _did_you_mean(key, _known_keys(parts[:depth], node))
-            raise ScenarioError(f"unknown key '{key}'{hint}", dotted, scenario.source)
+            raise ScenarioError(f"unknown key '{key}'{hint}", dotted)
         if last:
             node[key] = value
         else:

@@ -114,8 +114,10 @@ class CVMModel(mesa.Model):
             tables.peak_to_average, tables.handle_time_seconds, tables.service_target_seconds)
         for phase in ("serve", "experience", "develop", "leave", "progress"):
             self._each_customer(phase, groups)
+        # Customers now are those of the month's start who did not just leave.
+        started = groups["active"]
         ctx.month.adopter_share = acquisition.adopter_share(
-            tables.active.take(st.stage), st.satisfaction, len(st),
+            st.event[started] != CHURNED, st.satisfaction[started], len(st),
             ctx.scenario.behaviour.word_of_mouth.satisfaction_weighted)
         ctx.month.adoption = phases.adoption_table(ctx)
         ctx.month.return_ = phases.return_table(ctx)
@@ -123,7 +125,7 @@ class CVMModel(mesa.Model):
             self._each_customer(phase, groups)
         groups["active_or_new"] = np.flatnonzero(active | (st.event >= ACQUIRED))
         self._each_customer("account", groups)
-        self.records.append(self._record(active))
+        self.records.append(self._record(active, groups["active_or_new"]))
 
     def _contacts(self, contacted: np.ndarray) -> np.ndarray:
         """(C, pools) contacts this month, from the rows of the customers who contacted."""
@@ -132,7 +134,9 @@ class CVMModel(mesa.Model):
         key = st.channel[contacted].astype(np.intp) * n_pool + st.pool[contacted]
         return np.bincount(key, minlength=n_chan * n_pool).reshape(n_chan, n_pool)
 
-    def _record(self, active_at_start: np.ndarray) -> dict:
+    def _record(self, active_at_start: np.ndarray, active_or_new: np.ndarray) -> dict:
+        """The month's row of ``monthly``; ``active_or_new`` are the rows of customers at the
+        start or the end of the month."""
         ctx = self.ctx
         st, m, plan, tables = ctx.state, ctx.month, ctx.plan, ctx.tables
         row: dict = {"month": m.t}
@@ -164,8 +168,9 @@ class CVMModel(mesa.Model):
         if n_active:
             # Multiply-and-sum, not np.dot: BLAS would start threads that spin on the
             # other core. Non-customers hold no products, so products need no mask.
-            active = tables.active.take(st.stage)
-            row["mean_satisfaction"] = float((st.satisfaction * active).sum()) / n_active
+            active = tables.active.take(st.stage[active_or_new])
+            satisfaction = st.satisfaction[active_or_new]
+            row["mean_satisfaction"] = float((satisfaction * active).sum()) / n_active
             row["products_per_customer"] = float(st.products.sum(dtype=np.int64)) / n_active
         else:
             row["mean_satisfaction"] = row["products_per_customer"] = 0.0

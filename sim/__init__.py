@@ -1,9 +1,24 @@
-"""CVM-Sim: agent-based simulation of customer value management strategies."""
+"""CVM-Sim: agent-based simulation of customer value management strategies.
 
-from .model import CVMModel
-from .run import RunResult, run
+``load_scenario`` and ``ScenarioError`` import at once; the engine (and with it mesa)
+is imported on first use of ``run`` or ``CVMModel``, so validating a file stays quick.
+"""
+
 from .scenario import STAGES, Scenario, ScenarioError, load_scenario
 
 __all__ = ["STAGES", "CVMModel", "RunResult", "Scenario", "ScenarioError", "load_scenario",
            "run"]
 __version__ = "0.1.0"
+
+_LAZY = {"CVMModel": "model", "RunResult": "runner", "run": "runner"}
+_SUBMODULES = ("agents", "metrics", "model", "strategies")
+
+
+def __getattr__(name: str):
+    import importlib
+
+    if name in _LAZY:
+        return getattr(importlib.import_module(f".{_LAZY[name]}", __name__), name)
+    if name in _SUBMODULES:
+        return importlib.import_module(f".{name}", __name__)
+    raise AttributeError(f"module 'sim' has no attribute {name!r}")

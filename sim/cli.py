@@ -61,7 +61,7 @@ def _format_table(rows: dict[str, dict[str, float]], columns: list[str]) -> str:
 
 
 def cmd_run(args) -> int:
-    from .run import run  # imported here so `cvm schema` stays fast
+    from .runner import run  # imported here so `cvm schema` stays fast
 
     scenario = _load(args)
     strategies = args.strategy or list(scenario.compare)

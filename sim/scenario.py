@@ -35,6 +35,8 @@ from pydantic_core import PydanticCustomError
 STAGES: tuple[str, ...] = ("prospect", "acquisition", "growth", "maturity", "decline", "departed")
 """Lifecycle stages in code order; ``STAGES[i]`` is the name of stage code ``i``."""
 ACTIVE_STAGES: tuple[str, ...] = STAGES[1:5]
+MAX_POPULATION = 10_000_000
+"""Largest market simulated: about 250 bytes of memory per customer, so 2.5 GB."""
 TIERS: tuple[str, ...] = ("A", "B", "C")
 """Value tiers of the ABC customer code: A best, B high potential, C general."""
 
@@ -89,10 +91,38 @@ class ScenarioError(Exception):
         return f"{where}{key}{self.message}"
 
 
+class FrozenDict(dict):
+    """A mapping inside a scenario: reads like a dict, refuses every change.
+
+    (``types.MappingProxyType`` would do, but cannot be pickled, and scenarios travel to
+    worker processes.)
+    """
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("scenarios are immutable; use Scenario.override(...) for a changed copy")
+
+    __setitem__ = __delitem__ = __ior__ = clear = pop = popitem = setdefault = update = _refuse
+
+    def __reduce__(self):
+        return (FrozenDict, (dict(self),))
+
+    def __deepcopy__(self, memo):
+        return FrozenDict({k: copy.deepcopy(v, memo) for k, v in self.items()})
+
+
 class _Frozen(BaseModel):
     # NaN and infinity are never meaningful parameters, and NaN passes every range check.
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True,
                               allow_inf_nan=False)
+
+    @model_validator(mode="after")
+    def _freeze_mappings(self):
+        # frozen=True stops attribute assignment; this stops changes inside mappings.
+        for name in type(self).model_fields:
+            value = getattr(self, name)
+            if type(value) is dict:
+                object.__setattr__(self, name, FrozenDict(value))
+        return self
 
 
 # --------------------------------------------------------------------------- market
@@ -153,8 +183,9 @@ class Segment(_Frozen):
 class Market(_Frozen):
     """Who is out there and how they respond."""
 
-    population: Annotated[int, Field(ge=1), _WHOLE] = Field(
-        description="Number of customer agents: prospects, customers and departed together.")
+    population: Annotated[int, Field(ge=1, le=MAX_POPULATION), _WHOLE] = Field(
+        description="Number of customer agents: prospects, customers and departed "
+                    "together (at most 10 million).")
     initial_customers: Annotated[int, Field(ge=0), _WHOLE] = Field(
         description="Customers at month 0 (the rest start as prospects).")
     initial_max_tenure_months: Annotated[int, Field(ge=0), _WHOLE] = Field(

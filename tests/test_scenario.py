@@ -322,3 +322,17 @@ def test_mutated_scenario_file_loads_or_raises_located_error(tmp_path_factory, d
     path = tmp_path_factory.getbasetemp() / "mutated.yaml"
     path.write_text(yaml.safe_dump(data, allow_unicode=True, sort_keys=False), encoding="utf-8")
     _check_outcome(data, path)
+
+
+def test_mappings_inside_a_scenario_are_immutable_and_picklable(base):
+    import pickle
+
+    with pytest.raises(TypeError, match="immutable"):
+        base.propositions["basic"] = base.propositions["premium"]
+    with pytest.raises(TypeError):
+        base.market.segments["affluent"].needs["advice"] = 0.0
+    with pytest.raises(TypeError):
+        base.strategies["gsp"].staffing.update({"branch": 99})
+    clone = pickle.loads(pickle.dumps(base))
+    assert clone == base
+    assert clone.override({"market.population": 50000}).market.population == 50000

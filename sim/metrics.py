@@ -21,6 +21,7 @@ import pandas as pd
 from .phases import Context
 from .rules import churn
 from .scenario import STAGES, TIERS
+from .tables import is_active
 
 SUMMARY_METRICS: dict[str, str] = {
     "customer_equity": "discounted net cash flow over the horizon + residual value (currency)",
@@ -57,7 +58,7 @@ def final_churn_hazard(ctx: Context) -> np.ndarray:
 def residual_values(ctx: Context, horizon: int) -> np.ndarray:
     """Discounted (to month 0) residual value of each customer alive at the horizon."""
     st, t = ctx.state, ctx.tables
-    active = t.active[st.stage]
+    active = is_active(st.stage)
     cell = st.holding * t.revenue.shape[2] + st.products
     margin = (t.revenue.ravel().take(cell) - t.delivery_cost.ravel().take(cell)
               - t.expected_service_cost.take(st.segment))
@@ -77,7 +78,7 @@ def summarize(ctx: Context, monthly: pd.DataFrame, residual: np.ndarray) -> dict
     customer_months = monthly[list(STAGES[1:5])].to_numpy().sum()
     serve_cost = monthly["service_costs"].sum() + monthly["staffing_costs"].sum()
     n_served = int(np.count_nonzero(served))
-    active = ctx.tables.active[st.stage]
+    active = is_active(st.stage)
     n_end = int(np.count_nonzero(active))
     out = {
         "customer_equity": dcf + float(residual.sum()),

@@ -31,7 +31,7 @@ from .population import ACQUIRED, CHURNED, WON_BACK, initial_state
 from .randomness import SETUP, MonthlyDraws, stream
 from .rules import acquisition, service
 from .scenario import ACTIVE_STAGES, STAGES, Scenario
-from .tables import DECLINE, DEPARTED, PROSPECT, build_tables
+from .tables import DECLINE, DEPARTED, PROSPECT, build_tables, is_active
 
 Engine = Literal["vectorized", "agents"]
 ENGINES: tuple[str, ...] = ("vectorized", "agents")
@@ -96,7 +96,7 @@ class CVMModel(mesa.Model):
         ctx, t = self.ctx, len(self.records) + 1
         tables, st = ctx.tables, ctx.state
         st.reset_month()
-        active = tables.active.take(st.stage)
+        active = is_active(st.stage)
         groups = {"active": np.flatnonzero(active),
                   "declining": np.flatnonzero(st.stage == DECLINE),
                   "prospects": np.flatnonzero(st.stage == PROSPECT),
@@ -168,7 +168,7 @@ class CVMModel(mesa.Model):
         if n_active:
             # Multiply-and-sum, not np.dot: BLAS would start threads that spin on the
             # other core. Non-customers hold no products, so products need no mask.
-            active = tables.active.take(st.stage[active_or_new])
+            active = is_active(st.stage[active_or_new])
             satisfaction = st.satisfaction[active_or_new]
             row["mean_satisfaction"] = float((satisfaction * active).sum()) / n_active
             row["products_per_customer"] = float(st.products.sum(dtype=np.int64)) / n_active

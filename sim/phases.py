@@ -21,7 +21,7 @@ from .rules import winback as winback_rule
 from .rules.blend import select
 from .scenario import Scenario
 from .strategies import Decisions, Plan
-from .tables import ACQUISITION, DEPARTED, PROSPECT, Tables
+from .tables import ACQUISITION, DEPARTED, PROSPECT, Tables, is_active
 
 ALL = slice(None)
 
@@ -146,9 +146,9 @@ def contact(ctx: Context, rows: slice | np.ndarray) -> None:
     """Decide who contacts the firm this month and through which channel."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     seg = st.segment[rows]
-    u = m.u["contact"]
-    channel = service.choose_channel(t.contact_rate.take(seg), t.channel_cdf, seg,
-                                     m.active[rows], u[0, rows], u[1, rows])
+    rate, u = t.contact_rate.take(seg), m.u["contact"][rows]
+    channel = service.choose_channel(rate, t.channel_cdf, seg, m.active[rows], u,
+                                     service.rescaled(u, rate))
     st.channel[rows] = channel
     st.pool[rows] = ctx.plan.pool_of_tier.take(st.tier[rows]) * (channel >= 0)
 
@@ -206,11 +206,11 @@ def leave(ctx: Context, rows: slice | np.ndarray) -> None:
 
 def progress(ctx: Context, rows: slice | np.ndarray) -> None:
     """Move current customers between acquisition, growth, maturity and decline."""
-    st, t = ctx.state, ctx.tables
+    st = ctx.state
     life = ctx.scenario.behaviour.lifecycle
     stage = st.stage[rows]
     new = lifecycle.progress(stage, st.tenure[rows], st.products[rows], st.satisfaction[rows],
-                             t.active.take(stage), life.onboarding_months,
+                             is_active(stage), life.onboarding_months,
                              life.maturity_tenure_months, life.maturity_products,
                              life.decline_threshold, life.recovery_threshold)
     _set_where(rows, new != stage, (st.months_in_stage, 0))
@@ -256,7 +256,7 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
     """Book this month's revenue and variable costs, add the discounted contribution to each
     customer's value, and age customers by a month."""
     st, t, m = ctx.state, ctx.tables, ctx.month
-    active = t.active.take(st.stage[rows])
+    active = is_active(st.stage[rows])
     cell = st.holding[rows] * t.revenue.shape[2] + st.products[rows]
     # Non-customers hold 0 products, whose revenue and cost entries are 0.
     revenue = t.revenue.ravel().take(cell)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 MECHANISMS: dict[str, int] = {
-    "contact": 2,      # whether a customer contacts; which channel
+    "contact": 1,      # whether a customer contacts, and through which channel
     "service": 1,      # answered within target
     "retention": 1,    # reached by the retention programme
     "development": 1,  # buys another product

@@ -7,7 +7,7 @@ import pytest
 import sim
 from sim.population import label_segments
 from sim.strategies import TIER_A, TIER_B, TIER_C, allocate, make_plan, posterior
-from sim.tables import build_tables
+from sim.tables import build_tables, is_active
 
 
 @pytest.fixture(scope="module")
@@ -88,7 +88,7 @@ def test_tiers_rank_customers_by_estimated_value(base):
     model = sim.CVMModel(scenario, "segmented", seed=3)
     model.step()
     state, plan = model.ctx.state, model.ctx.plan
-    active = model.ctx.tables.active[state.stage]
+    active = is_active(state.stage)
     tier = state.tier[active]
     score = plan.tier_score[state.label[active], state.products[active]]
     assert {TIER_A, TIER_B, TIER_C} <= set(np.unique(tier))

@@ -37,6 +37,12 @@ def choose_channel(contact_rate: np.ndarray, channel_cdf: np.ndarray, segment: n
     return select(contacts, channel, np.int8(NO_CONTACT))
 
 
+def rescaled(u: np.ndarray, probability: np.ndarray) -> np.ndarray:
+    """u / probability: given u < probability this is again uniform on [0, 1), so one
+    uniform decides both whether something happens and how (here: contact, then channel)."""
+    return u / np.maximum(probability, np.finfo(float).tiny)
+
+
 def offered_load(contacts_per_month: np.ndarray | float, hours_per_month: np.ndarray | float,
                  peak_to_average: np.ndarray | float,
                  handle_time_seconds: np.ndarray | float) -> np.ndarray | float:

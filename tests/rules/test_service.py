@@ -306,3 +306,16 @@ def test_service_levels_more_agents_or_fewer_contacts_is_better():
     busier = _levels([[10_000, 14_000]], [[6, 8]], human=(True,))
     assert busier[0, 1] < base[0, 1]
     assert _levels([[10, 0]], [[0, 0]], human=(True,))[0, 0] == 0.0
+
+
+def test_rescaled_uniform_is_uniform_given_the_event():
+    """u / p for the u < p is uniform on [0, 1): one uniform decides contact and channel.
+    With n = 200,000 draws and p = 0.3, the ~60,000 rescaled values have decile shares with
+    binomial standard error sqrt(0.1 · 0.9 / 60,000) ≈ 0.0012; allow 5 of them."""
+    u = np.random.default_rng(7).random(200_000)
+    p = np.full_like(u, 0.3)
+    v = service.rescaled(u, p)[u < p]
+    assert v.min() >= 0.0 and v.max() < 1.0
+    shares = np.histogram(v, bins=10, range=(0, 1))[0] / len(v)
+    assert np.abs(shares - 0.1).max() < 5 * np.sqrt(0.1 * 0.9 / len(v))
+    assert np.isfinite(service.rescaled(np.array([0.5]), np.array([0.0]))).all()

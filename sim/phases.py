@@ -23,8 +23,6 @@ from .scenario import Scenario
 from .strategies import Decisions, Plan
 from .tables import ACQUISITION, DEPARTED, PROSPECT, Tables, is_active
 
-ALL = slice(None)
-
 GROUP_OF_PHASE: dict[str, str] = {
     "retain": "declining", "contact": "active", "serve": "contacted", "experience": "active",
     "develop": "active", "leave": "active", "progress": "active",
@@ -267,6 +265,3 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
     st.tenure[rows] += active
     st.months_in_stage[rows] += active | m.active[rows]
 
-
-CUSTOMER_PHASES = ("retain", "contact", "serve", "experience", "develop", "leave", "progress",
-                   "acquire", "win_back", "account")

@@ -6,7 +6,7 @@ row. Nothing here holds a Python object per customer.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 
 import numpy as np
 
@@ -56,10 +56,6 @@ class CustomerState:
 
     def __len__(self) -> int:
         return len(self.segment)
-
-    def nbytes(self) -> int:
-        """Memory held by the state arrays (bytes)."""
-        return sum(getattr(self, f.name).nbytes for f in fields(self))
 
 
 EVENTS = ("none", "churned", "acquired", "won_back")

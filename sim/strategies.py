@@ -17,8 +17,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from .population import CustomerState
-from .rules import churn
-from .rules.satisfaction import logistic
+from .rules import acquisition, churn
 from .scenario import TIERS, Scenario, Strategy
 from .tables import DECLINE, Tables
 
@@ -99,7 +98,7 @@ def make_plan(scenario: Scenario, tables: Tables, name: str) -> Plan:
     tier_score = np.einsum("ls,slk,s->lk", post, margin_offered, life)
     one_product = margin_offered[:, :, 1] - tables.expected_service_cost[:, None]  # (S, L)
     label_value = np.einsum("ls,sl,s->l", post, one_product, life)
-    pull = logistic(w * tables.fit[:, offer])
+    pull = acquisition.conversion(tables.fit[:, offer], w)
     label_pull = np.einsum("ls,sl->l", post, pull)
 
     agents = np.zeros((len(tables.channel_names), N_POOLS), dtype=np.int64)

@@ -143,3 +143,12 @@ def test_vectorized_engine_creates_no_customer_objects(busy):
     assert len(model.agents) == 1  # the firm
     agents = sim.CVMModel(busy, "gsp", seed=1, engine="agents")
     assert len(agents.agents) == 501
+
+
+def test_every_phase_is_a_customer_verb():
+    """The agents engine steps each phase through a Customer method of the same name."""
+    from sim.agents import Customer
+    from sim.phases import GROUP_OF_PHASE
+
+    for phase in GROUP_OF_PHASE:
+        assert callable(getattr(Customer, phase)), phase

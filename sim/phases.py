@@ -70,9 +70,7 @@ def experience_table(scenario: Scenario, tables: Tables) -> np.ndarray:
     """The month's experience for every (segment·proposition cell, contact state,
     programme) with contact state 0 none, 2c + 1 channel c served, 2c + 2 not served."""
     beh = scenario.behaviour
-    n_chan = len(tables.channel_names)
-    channel = np.concatenate(([-1], np.repeat(np.arange(n_chan), 2))).astype(np.int8)
-    served = np.concatenate(([False], np.tile([True, False], n_chan)))
+    channel, served = service.contact_states(len(tables.channel_names))
     contact_u = service.contact_utility(channel, served, tables.quality, tables.wait_penalty)
     programme_u = np.array([0.0, beh.retention_boost])
     return satisfaction.experience(
@@ -96,14 +94,11 @@ def return_table(ctx: Context) -> np.ndarray:
 
 
 def development_table(ctx: Context) -> np.ndarray:
-    """This month's purchase rate of a satisfied customer by (tier, stage, sale), with sale
-    0 for no served contact and c + 1 for a contact served in time in channel c."""
+    """This month's purchase rate of a satisfied customer by (tier, stage, contact state)."""
     t, plan, dev = ctx.tables, ctx.plan, ctx.scenario.behaviour.development
-    n_chan = len(t.channel_names)
-    served = np.arange(n_chan + 1) > 0
-    cross_sell = np.concatenate(([0.0], t.cross_sell[:n_chan]))
+    channel, served = service.contact_states(len(t.channel_names))
     sales = development.sales_contact(served[None, :], plan.sales_prompt[:, None],
-                                      cross_sell[None, :])
+                                      t.cross_sell.take(channel)[None, :])
     return development.rate(
         dev.base_rate, ctx.month.decisions.development_reach[:, None, None],
         dev.campaign_response, sales[:, None, :],
@@ -114,9 +109,9 @@ def _by_segment_label(table: np.ndarray, segment: np.ndarray, label: np.ndarray)
     return table.ravel().take(segment.astype(np.intp) * table.shape[1] + label)
 
 
-def _positions(rows: slice | np.ndarray, mask: np.ndarray) -> np.ndarray:
-    """Row numbers of the ``rows`` where ``mask`` holds."""
-    idx = np.flatnonzero(mask)
+def _positions(rows: slice | np.ndarray, which: np.ndarray) -> np.ndarray:
+    """Row numbers of the ``rows`` selected by ``which`` (a mask, or indices into rows)."""
+    idx = np.flatnonzero(which) if which.dtype == bool else which
     return idx + (rows.start or 0) if isinstance(rows, slice) else rows[idx]
 
 
@@ -145,27 +140,30 @@ def contact(ctx: Context, rows: slice | np.ndarray) -> None:
     st, t, m = ctx.state, ctx.tables, ctx.month
     seg = st.segment[rows]
     rate, u = t.contact_rate.take(seg), m.u["contact"][rows]
-    channel = service.choose_channel(rate, t.channel_cdf, seg, m.active[rows], u,
-                                     service.rescaled(u, rate))
-    st.channel[rows] = channel
-    st.pool[rows] = ctx.plan.pool_of_tier.take(st.tier[rows]) * (channel >= 0)
+    # The channel (from the same uniform, rescaled) only for the few who contact.
+    made = np.flatnonzero(service.contacts(rate, m.active[rows], u))
+    pos = _positions(rows, made)
+    st.channel[pos] = service.channel_choice(t.channel_cdf, seg[made],
+                                             service.rescaled(u[made], rate[made]))
+    st.pool[pos] = ctx.plan.pool_of_tier.take(st.tier[pos])
 
 
 def serve(ctx: Context, rows: slice | np.ndarray) -> None:
     """Answer contacts within target or not, at the month's service levels."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     channel = st.channel[rows]
-    st.served[rows] = service.served_in_time(channel, st.pool[rows], m.service_level,
-                                             m.u["service"][rows])
+    served = service.served_in_time(channel, st.pool[rows], m.service_level,
+                                     m.u["service"][rows])
+    made = channel >= 0
+    st.contact[rows] = service.contact_state(channel, served) * made
     st.service_cost[rows] = t.contact_cost.take(channel)
 
 
 def experience(ctx: Context, rows: slice | np.ndarray) -> None:
     """Update current customers' satisfaction with this month's experience."""
     st, m, beh = ctx.state, ctx.month, ctx.scenario.behaviour
-    cell = st.holding[rows]
-    contact_state = 2 * st.channel[rows].astype(np.intp) + 2 - st.served[rows]
-    index = (cell * ctx.experience.shape[1] + contact_state) * 2 + st.in_programme[rows]
+    index = ((st.holding[rows] * ctx.experience.shape[1] + st.contact[rows]) * 2
+             + st.in_programme[rows])
     month_exp = ctx.experience.ravel().take(index)
     s = st.satisfaction[rows]
     st.satisfaction[rows] = select(
@@ -175,10 +173,10 @@ def experience(ctx: Context, rows: slice | np.ndarray) -> None:
 def develop(ctx: Context, rows: slice | np.ndarray) -> None:
     """Sell further products to current customers."""
     st, m = ctx.state, ctx.month
-    n_stages, n_sales = m.development.shape[1:]
+    n_stages, n_states = m.development.shape[1:]
     products = st.products[rows]
-    sale = (st.channel[rows].astype(np.intp) + 1) * st.served[rows]
-    index = (st.tier[rows].astype(np.intp) * n_stages + st.stage[rows]) * n_sales + sale
+    index = ((st.tier[rows].astype(np.intp) * n_stages + st.stage[rows]) * n_states
+             + st.contact[rows])
     prob = development.scaled(m.development.ravel().take(index), st.satisfaction[rows],
                               m.active[rows] & (products < ctx.scenario.behaviour
                                                 .development.max_products))

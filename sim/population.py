@@ -38,7 +38,8 @@ class CustomerState:
     # Per-month fields, cleared by reset_month at the start of every month:
     channel: np.ndarray           # int8, channel of this month's contact (-1 none)
     pool: np.ndarray              # int8, agent pool serving this month's contact
-    served: np.ndarray            # bool, this month's contact answered within target
+    contact: np.ndarray           # int8, this month's contact state: 0 none, 2c + 1 channel c
+    #                               answered within target, 2c + 2 channel c not in time
     in_programme: np.ndarray      # bool, in a retention programme this month
     event: np.ndarray             # int8, this month's event (see EVENTS)
     revenue: np.ndarray           # float64, this month's revenue (currency)
@@ -50,7 +51,7 @@ class CustomerState:
     def reset_month(self) -> None:
         """Clear the per-month fields (contact, service, programme, event, money)."""
         self.channel.fill(NO_CONTACT)
-        for name in ("pool", "served", "in_programme", "event", "revenue", "delivery_cost",
+        for name in ("pool", "contact", "in_programme", "event", "revenue", "delivery_cost",
                      "service_cost"):
             getattr(self, name).fill(0)
 
@@ -128,7 +129,7 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
         products=products, tier=np.full(n, 2, dtype=np.int8), proposition=proposition,
         holding=holding_index(segment, proposition, len(tables.proposition_names)),
         channel=np.full(n, NO_CONTACT, dtype=np.int8), pool=np.zeros(n, dtype=np.int8),
-        served=np.zeros(n, dtype=bool), in_programme=np.zeros(n, dtype=bool),
+        contact=np.zeros(n, dtype=np.int8), in_programme=np.zeros(n, dtype=bool),
         event=np.zeros(n, dtype=np.int8), revenue=zeros.copy(), delivery_cost=zeros.copy(),
         service_cost=zeros.copy(), value=zeros.copy(),
     )

@@ -30,11 +30,35 @@ def choose_channel(contact_rate: np.ndarray, channel_cdf: np.ndarray, segment: n
         eligible: True for customers who can contact (current customers).
         u_contact, u_channel: Uniforms in [0, 1), one each per customer.
     """
+    channel = channel_choice(channel_cdf, segment, u_channel)
+    return select(contacts(contact_rate, eligible, u_contact), channel, np.int8(NO_CONTACT))
+
+
+def contacts(contact_rate: np.ndarray, eligible: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """True where an eligible customer contacts the firm this month."""
+    return eligible & (u < contact_rate)
+
+
+def channel_choice(channel_cdf: np.ndarray, segment: np.ndarray,
+                   u: np.ndarray) -> np.ndarray:
+    """Channel a contacting customer uses: c where cdf[c − 1] ≤ u < cdf[c] for their segment."""
     channel = np.zeros(len(segment), dtype=np.int8)
     for c in range(channel_cdf.shape[1] - 1):
-        channel += u_channel >= channel_cdf[:, c].take(segment)
-    contacts = eligible & (u_contact < contact_rate)
-    return select(contacts, channel, np.int8(NO_CONTACT))
+        channel += u >= channel_cdf[:, c].take(segment)
+    return channel
+
+
+def contact_states(n_channels: int) -> tuple[np.ndarray, np.ndarray]:
+    """(channel, served) of every contact state code: 0 no contact, 2c + 1 channel c
+    answered in time, 2c + 2 channel c not in time."""
+    channel = np.concatenate(([NO_CONTACT], np.repeat(np.arange(n_channels), 2)))
+    served = np.concatenate(([False], np.tile([True, False], n_channels)))
+    return channel.astype(np.int8), served
+
+
+def contact_state(channel: np.ndarray, served: np.ndarray) -> np.ndarray:
+    """Contact state code (see :func:`contact_states`) of contacts made (channel ≥ 0)."""
+    return (2 * channel + 2 - served).astype(np.int8)
 
 
 def rescaled(u: np.ndarray, probability: np.ndarray) -> np.ndarray:

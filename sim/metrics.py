@@ -121,3 +121,64 @@ def customers_table(ctx: Context, residual: np.ndarray) -> pd.DataFrame:
         "value": st.value,
         "residual_value": residual,
     })
+
+
+SEGMENT_COLUMNS = ("customers", "contacts", "service_costs", "revenue")
+"""Per month and true segment: customers at the month's end, contacts, their variable cost
+and revenue (currency)."""
+
+
+def segments_table(segment_names: tuple[str, ...], records: list[np.ndarray]) -> pd.DataFrame:
+    """Long table: one row per (month, segment) with :data:`SEGMENT_COLUMNS`."""
+    data = np.stack(records)                     # (months, columns, segments)
+    months, _, n_seg = data.shape
+    out = pd.DataFrame({
+        "month": np.repeat(np.arange(1, months + 1), n_seg),
+        "segment": pd.Categorical(np.tile(segment_names, months), categories=segment_names),
+    })
+    for i, name in enumerate(SEGMENT_COLUMNS):
+        values = data[:, i, :].ravel()
+        out[name] = values.astype(np.int64) if name in ("customers", "contacts") else values
+    return out
+
+
+def cohort_retention(ctx: Context, horizon: int) -> pd.DataFrame:
+    """Retention by acquisition cohort, from each customer's last relationship.
+
+    Cohort 0 are the initial customers (age counted from month 0), cohort y ≥ 1 those
+    acquired or won back in year y of the horizon. For each cohort and age k (months since
+    acquisition), ``at_risk`` counts customers observed for at least k months and
+    ``retained`` those of them still customers at age k; retained / at_risk is the
+    retention curve (a life table with censoring at the horizon). Earlier relationships of
+    won-back customers are not counted.
+    """
+    st = ctx.state
+    start = st.cohort.astype(np.int64)
+    known = start >= 0
+    start, departed = start[known], st.departed_month[known].astype(np.int64)
+    # Censored: still a customer at the horizon (a departure before `start` belongs to an
+    # earlier relationship). A customer leaving in month d was last a customer at age
+    # d − 1 − start, so is retained at ages k < d − start.
+    censored = is_active(st.stage[known]) | (departed < start)
+    window = horizon - start
+    lifetime = np.where(censored, window, departed - start)
+    year = np.where(start == 0, 0, (start - 1) // 12 + 1)
+    ages = np.arange(1, horizon + 1)
+
+    def at_least(values: np.ndarray, k: np.ndarray) -> np.ndarray:
+        """How many of ``values`` are ≥ each k (counting, not comparing, to stay O(n))."""
+        tail = np.cumsum(np.bincount(values, minlength=horizon + 2)[::-1])[::-1]
+        return tail[np.minimum(k, horizon + 1)]
+
+    frames = []
+    for y in np.unique(year):
+        mine = year == y
+        at_risk = at_least(window[mine], ages)
+        retained = (at_least(window[mine & censored], ages)
+                    + at_least(lifetime[mine & ~censored], ages + 1))
+        keep = at_risk > 0
+        frames.append(pd.DataFrame({"cohort": int(y), "age_months": ages[keep],
+                                    "at_risk": at_risk[keep], "retained": retained[keep]}))
+    if not frames:
+        return pd.DataFrame(columns=["cohort", "age_months", "at_risk", "retained"])
+    return pd.concat(frames, ignore_index=True)

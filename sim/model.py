@@ -80,6 +80,7 @@ class CVMModel(mesa.Model):
         self._draws = MonthlyDraws(seed, replication, scenario.market.population)
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
         self.records: list[dict] = []
+        self.segment_records: list[np.ndarray] = []
         if engine == "agents":
             Customer.create_agents(self, len(state), np.arange(len(state)))
             self._customers = self.agents_by_type[Customer]
@@ -126,6 +127,21 @@ class CVMModel(mesa.Model):
         groups["active_or_new"] = np.flatnonzero(active | (st.event >= ACQUIRED))
         self._each_customer("account", groups)
         self.records.append(self._record(active, groups["active_or_new"]))
+        self.segment_records.append(self._record_segments(groups))
+
+    def _record_segments(self, groups: dict[str, np.ndarray]) -> np.ndarray:
+        """(4, S) customers, contacts, contact costs and revenue per true segment this month."""
+        st, n_seg = self.ctx.state, len(self.ctx.tables.segment_names)
+        rows = groups["active_or_new"]
+        rows = rows[is_active(st.stage[rows])]
+        contacted = groups["contacted"]
+        segment, called = st.segment[rows], st.segment[contacted]
+        return np.stack([
+            np.bincount(segment, minlength=n_seg),
+            np.bincount(called, minlength=n_seg),
+            np.bincount(called, weights=st.service_cost[contacted], minlength=n_seg),
+            np.bincount(segment, weights=st.revenue[rows], minlength=n_seg),
+        ])
 
     def _contacts(self, contacted: np.ndarray) -> np.ndarray:
         """(C, pools) contacts this month, from the rows of the customers who contacted."""

@@ -7,7 +7,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from .metrics import customers_table, residual_values, summarize
+from .metrics import (
+    cohort_retention,
+    customers_table,
+    residual_values,
+    segments_table,
+    summarize,
+)
 from .model import CVMModel, Engine
 from .scenario import Scenario, load_scenario
 
@@ -22,6 +28,9 @@ class RunResult:
             ``costs``, ``net_cash_flow``; currency per month) and service levels.
         summary: Metrics of :data:`sim.metrics.SUMMARY_METRICS`.
         customers: One row per customer at the end.
+        segments: One row per (month, true segment): customers, contacts, contact costs,
+            revenue (see :data:`sim.metrics.SEGMENT_COLUMNS`).
+        cohorts: Retention by acquisition cohort (see :func:`sim.metrics.cohort_retention`).
     """
 
     scenario: Scenario
@@ -32,6 +41,8 @@ class RunResult:
     monthly: pd.DataFrame
     summary: dict[str, float]
     customers: pd.DataFrame
+    segments: pd.DataFrame
+    cohorts: pd.DataFrame
 
 
 def run(scenario: Scenario | str | Path, strategy: str | None = None, seed: int | None = None,
@@ -59,4 +70,6 @@ def run(scenario: Scenario | str | Path, strategy: str | None = None, seed: int 
     return RunResult(
         scenario=scenario, strategy=strategy, seed=model.seed, replication=replication,
         engine=engine, monthly=monthly, summary=summarize(model.ctx, monthly, residual),
-        customers=customers_table(model.ctx, residual))
+        customers=customers_table(model.ctx, residual),
+        segments=segments_table(model.ctx.tables.segment_names, model.segment_records),
+        cohorts=cohort_retention(model.ctx, horizon))

@@ -152,3 +152,39 @@ def test_every_phase_is_a_customer_verb():
 
     for phase in GROUP_OF_PHASE:
         assert callable(getattr(Customer, phase)), phase
+
+
+def test_segment_table_adds_up_to_the_monthly_table(busy):
+    r = sim.run(busy, strategy="segmented", seed=2)
+    by_month = r.segments.groupby("month", observed=True)[
+        ["customers", "contacts", "service_costs", "revenue"]].sum()
+    m = r.monthly.set_index("month")
+    current = m[["acquisition", "growth", "maturity", "decline"]].sum(axis=1)
+    np.testing.assert_array_equal(by_month["customers"], current)
+    np.testing.assert_array_equal(by_month["contacts"], m["contacts"])
+    np.testing.assert_allclose(by_month["service_costs"], m["service_costs"], rtol=1e-12)
+    np.testing.assert_allclose(by_month["revenue"], m["revenue"], rtol=1e-12)
+
+
+def test_cohort_retention_by_hand():
+    """Horizon 10. Cohort 0: one customer still there, one who left in month 3 (last a
+    customer at age 2). Cohort year 1: acquired in month 4 and left in month 9 (retained at
+    ages 1..4), acquired in month 8 and still there (observed 2 months)."""
+    from types import SimpleNamespace
+
+    from sim.metrics import cohort_retention
+    from sim.tables import DEPARTED, GROWTH, PROSPECT
+
+    state = SimpleNamespace(
+        cohort=np.array([0, 0, 4, 8, -1], dtype=np.int16),
+        departed_month=np.array([-1, 3, 9, 2, -1], dtype=np.int16),  # 2 < 8: earlier spell
+        stage=np.array([GROWTH, DEPARTED, DEPARTED, GROWTH, PROSPECT], dtype=np.int8))
+    table = cohort_retention(SimpleNamespace(state=state), horizon=10).set_index(
+        ["cohort", "age_months"])
+    assert table.loc[(0, 2), "retained"] == 2 and table.loc[(0, 3), "retained"] == 1
+    assert table.loc[(0, 10), "at_risk"] == 2 and table.loc[(0, 10), "retained"] == 1
+    assert table.loc[(1, 1), "at_risk"] == 2 and table.loc[(1, 1), "retained"] == 2
+    assert table.loc[(1, 2), "retained"] == 2
+    assert table.loc[(1, 3), "at_risk"] == 1  # the month-8 customer is seen for 2 months
+    assert table.loc[(1, 4), "retained"] == 1 and table.loc[(1, 5), "retained"] == 0
+    assert (1, 7) not in table.index

@@ -20,6 +20,7 @@ customer phase reads only its own row plus those aggregates):
 
 from __future__ import annotations
 
+import itertools
 from typing import Literal
 
 import mesa
@@ -79,6 +80,7 @@ class CVMModel(mesa.Model):
         self.firm = Firm(self, plan)
         self._draws = MonthlyDraws(seed, replication, scenario.market.population)
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
+        self._segment_starts = state.segment_starts(len(tables.segment_names))
         self.records: list[dict] = []
         self.segment_records: list[np.ndarray] = []
         if engine == "agents":
@@ -131,17 +133,20 @@ class CVMModel(mesa.Model):
 
     def _record_segments(self, groups: dict[str, np.ndarray]) -> np.ndarray:
         """(4, S) customers, contacts, contact costs and revenue per true segment this month."""
-        st, n_seg = self.ctx.state, len(self.ctx.tables.segment_names)
+        st, starts = self.ctx.state, self._segment_starts
         rows = groups["active_or_new"]
         rows = rows[is_active(st.stage[rows])]
-        contacted = groups["contacted"]
-        segment, called = st.segment[rows], st.segment[contacted]
-        return np.stack([
-            np.bincount(segment, minlength=n_seg),
-            np.bincount(called, minlength=n_seg),
-            np.bincount(called, weights=st.service_cost[contacted], minlength=n_seg),
-            np.bincount(segment, weights=st.revenue[rows], minlength=n_seg),
-        ])
+        bounds = np.append(starts, len(st))
+
+        def per_segment(sorted_rows: np.ndarray) -> np.ndarray:
+            return np.diff(np.searchsorted(sorted_rows, bounds))
+
+        def range_sums(values: np.ndarray) -> np.ndarray:
+            return np.array([values[a:b].sum() for a, b in itertools.pairwise(bounds)])
+
+        # Non-customers carry no revenue and no contact cost, so whole ranges can be summed.
+        return np.stack([per_segment(rows), per_segment(groups["contacted"]),
+                         range_sums(st.service_cost), range_sums(st.revenue)])
 
     def _contacts(self, contacted: np.ndarray) -> np.ndarray:
         """(C, pools) contacts this month, from the rows of the customers who contacted."""

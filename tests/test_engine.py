@@ -188,3 +188,12 @@ def test_cohort_retention_by_hand():
     assert table.loc[(1, 3), "at_risk"] == 1  # the month-8 customer is seen for 2 months
     assert table.loc[(1, 4), "retained"] == 1 and table.loc[(1, 5), "retained"] == 0
     assert (1, 7) not in table.index
+
+
+def test_segment_table_with_an_empty_segment(busy):
+    shares = {"market.segments.affluent.share": 0.0, "market.segments.mainstream.share": 0.7}
+    r = sim.run(busy.override(shares), strategy="segmented", seed=2, months=6)
+    affluent = r.segments[r.segments["segment"] == "affluent"]
+    assert (affluent[["customers", "contacts", "service_costs", "revenue"]] == 0).all().all()
+    np.testing.assert_allclose(r.segments.groupby("month", observed=True)["revenue"].sum(),
+                               r.monthly["revenue"], rtol=1e-12)

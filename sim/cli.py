@@ -12,6 +12,7 @@ import json
 import sys
 from collections.abc import Sequence
 
+import numpy as np
 import yaml
 
 from .scenario import ScenarioError, json_schema, load_scenario
@@ -47,49 +48,74 @@ def _load(args) -> object:
         raise
 
 
-def _format_table(rows: dict[str, dict[str, float]], columns: list[str]) -> str:
-    width = max(len(k) for k in rows) + 2
-    col_w = max(14, *(len(c) + 2 for c in columns))
-    lines = [" " * width + "".join(c.rjust(col_w) for c in columns)]
-    for metric, values in rows.items():
-        cells = []
-        for c in columns:
-            v = values[c]
-            cells.append((f"{v:,.0f}" if abs(v) >= 100 else f"{v:,.4f}").rjust(col_w))
-        lines.append(metric.ljust(width) + "".join(cells))
+def _number(value: float) -> str:
+    if not np.isfinite(value):
+        return "n/a"
+    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.4f}"
+
+
+def format_comparison(table, strategies: list[str]) -> str:
+    """The comparison as text: mean [95 % CI] per strategy, then paired differences."""
+    levels = table[table["kind"] == "level"]
+    cells = {(r.metric, r.strategy): f"{_number(r.mean)} [{_number(r.ci_low)}, "
+             f"{_number(r.ci_high)}]" for r in levels.itertuples()}
+    metrics = list(dict.fromkeys(levels["metric"]))
+    width = max(len(m) for m in metrics) + 2
+    col = max(len(c) for c in cells.values()) + 2
+    lines = ["mean [95 % confidence interval] over replications",
+             " " * width + "".join(s.rjust(col) for s in strategies)]
+    lines += [m.ljust(width) + "".join(cells[m, s].rjust(col) for s in strategies)
+              for m in metrics]
+    for r in table[table["kind"] == "paired_difference"].itertuples():
+        if r.metric == metrics[0]:
+            lines.append(f"\n{r.strategy} − {r.baseline}, paired by replication "
+                         f"(share of replications {r.strategy} does better):")
+        lines.append(f"  {r.metric.ljust(width)}{_number(r.mean):>14} "
+                     f"[{_number(r.ci_low)}, {_number(r.ci_high)}]  wins {r.share_won:.0%}")
     return "\n".join(lines)
 
 
 def cmd_run(args) -> int:
-    from .runner import run  # imported here so `cvm schema` stays fast
+    from .experiment import monte_carlo  # imported here so `cvm schema` stays fast
 
     scenario = _load(args)
-    strategies = args.strategy or list(scenario.compare)
-    for name in strategies:
-        if name not in scenario.strategies:
-            known = ", ".join(scenario.strategies)
-            raise ScenarioError(f"no strategy named '{name}' (known: {known})", "",
-                                "--strategy")
+    if args.strategy:
+        for name in args.strategy:
+            if name not in scenario.strategies:
+                known = ", ".join(scenario.strategies)
+                raise ScenarioError(f"no strategy named '{name}' (known: {known})", "",
+                                    "--strategy")
+        scenario = scenario.override({"compare": list(args.strategy)})
     # The scenario's seed was checked when it was loaded; this one bypasses the scenario.
-    if args.seed is not None and args.seed < 0:
-        raise ScenarioError(f"the seed must be at least 0 (got {args.seed})", "", "--seed")
-    seed = args.seed if args.seed is not None else scenario.simulation.seed
-    results = {}
-    for name in strategies:
-        results[name] = run(scenario, strategy=name, seed=seed, engine=args.engine).summary
-    metrics = ["customer_equity", "churn_rate_annual", "clv_mean", "acquisitions", "churned",
-               "customers_end", "cost_to_serve", "mean_satisfaction_end"]
-    rows = {m: {s: results[s][m] for s in strategies} for m in metrics}
-    print(f"{scenario.name or args.scenario}: one run per strategy, seed {seed}, "
+    for option in ("seed", "replications", "workers", "max_replications"):
+        value = getattr(args, option)
+        least = 0 if option == "seed" else 1
+        if value is not None and value < least:
+            raise ScenarioError(f"must be at least {least} (got {value})", "",
+                                f"--{option.replace('_', '-')}")
+    if args.target_ci is not None and args.target_ci <= 0:
+        raise ScenarioError(f"must be positive (got {args.target_ci})", "", "--target-ci")
+    result = monte_carlo(
+        scenario, replications=args.replications, seed=args.seed, out=args.out,
+        workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+        engine=args.engine, resume=args.resume, target_ci=args.target_ci,
+        max_replications=args.max_replications, progress=not args.quiet,
+        command=" ".join(["cvm", "run", *sys.argv[1:]]))
+    if result.failures:
+        print(f"error: {len(result.failures)} run(s) failed: "
+              f"{', '.join(result.failures)}. Their errors are in {result.path}/runs/"
+              f"*.error.txt; fix the cause and rerun the same command with --resume to "
+              f"run only what is missing.", file=sys.stderr)
+        return 1
+    strategies = list(scenario.compare)
+    print(f"{scenario.name or args.scenario}: {result.replications} replications × "
+          f"{len(strategies)} strategies, seed {result.summaries['seed'].iloc[0]}, "
           f"{scenario.simulation.horizon_months} months, {scenario.market.population:,} "
-          f"customers ({args.engine} engine)")
-    print(_format_table(rows, strategies))
-    base = strategies[0]
-    for other in strategies[1:]:
-        diff = results[other]["customer_equity"] - results[base]["customer_equity"]
-        print(f"customer equity, {other} − {base}: {diff:+,.0f}")
-    print("One replication is one draw of luck: compare strategies over many replications "
-          "before drawing conclusions.")
+          f"customers")
+    print(format_comparison(result.comparison, strategies))
+    if result.stopped_because:
+        print(result.stopped_because)
+    print(f"results: {result.path}/ (report.html, comparison.csv, Parquet tables)")
     return 0
 
 
@@ -106,10 +132,25 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("scenario", help="scenario YAML file")
     p.add_argument("--strategy", action="append",
                    help="strategy to run (repeatable; default: the scenario's compare list)")
+    p.add_argument("--replications", type=int,
+                   help="replications per strategy (default: the scenario's)")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
-    p.add_argument("--engine", choices=("vectorized", "agents"), default="vectorized")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value by dotted path (repeatable)")
+    p.add_argument("--out", help="results folder (default: results/<scenario name>)")
+    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local process pool, or Dask distributed")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    p.add_argument("--engine", choices=("vectorized", "agents"), default="vectorized")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the experiment in --out, running only missing runs")
+    p.add_argument("--target-ci", type=float, metavar="X",
+                   help="add replications until every paired equity difference has a 95 %% "
+                        "CI half-width below X (currency)")
+    p.add_argument("--max-replications", type=int,
+                   help="cap for --target-ci (default: 10 × replications)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     p.set_defaults(func=cmd_schema)

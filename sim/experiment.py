@@ -1,0 +1,466 @@
+"""Experiments: many runs, on all cores or a Dask cluster, streamed to a results folder.
+
+A *task* is one simulation: (point, strategy, replication). Replication r uses the random
+streams (seed, r) whatever the strategy or sweep point, so strategies compared in a
+replication meet the same customers and the same luck (common random numbers), and every
+run's result depends on nothing but its task. Hence the result tables are identical for
+any number of workers, any executor and any order of completion.
+
+Each finished run is written to the results folder atomically as it arrives; a killed
+experiment resumes with the runs that are missing (``resume=True``), and a failing run is
+recorded with its error while the others go on.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import math
+import os
+import platform
+import shutil
+import sys
+import traceback
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+from .scenario import Scenario, ScenarioError
+
+TABLES = {"summary": "summaries.parquet", "monthly": "monthly.parquet",
+          "segments": "segments.parquet", "cohorts": "cohorts.parquet"}
+"""Tables stored for every run, and the folder's file that combines all runs of each."""
+EXECUTORS = ("local", "dask")
+
+METRICS: dict[str, int] = {
+    "customer_equity": +1,
+    "churn_rate_annual": -1,
+    "clv_mean": +1,
+    "acquisitions": +1,
+    "cost_to_serve": -1,
+}
+"""Metrics of the comparison table, with the direction that counts as better."""
+
+
+@dataclass(frozen=True, order=True)
+class Task:
+    """One simulation of an experiment."""
+
+    point: int
+    strategy: str
+    replication: int
+
+    @property
+    def key(self) -> str:
+        return f"p{self.point:05d}-{self.strategy}-r{self.replication:05d}"
+
+
+@dataclass(frozen=True)
+class Job:
+    """A task with everything a worker needs to run it."""
+
+    task: Task
+    scenario: Scenario
+    seed: int
+    engine: str
+
+
+@dataclass
+class Outcome:
+    """What a worker sends back: the run's tables, or the error that stopped it."""
+
+    task: Task
+    tables: dict[str, pd.DataFrame] | None = None
+    error: str | None = None
+
+
+def run_job(job: Job) -> Outcome:
+    """Run one job (in a worker). Errors come back as text, never as exceptions, so one
+    failing run cannot stop the others."""
+    from .runner import run
+
+    task = job.task
+    try:
+        result = run(job.scenario, strategy=task.strategy, seed=job.seed,
+                     replication=task.replication, engine=job.engine)
+        tag = {"point": task.point, "strategy": task.strategy,
+               "replication": task.replication, "seed": job.seed}
+        tables = {
+            "summary": pd.DataFrame([{**tag, **result.summary}]),
+            "monthly": result.monthly.assign(**tag),
+            "segments": result.segments.assign(**tag),
+            "cohorts": result.cohorts.assign(**tag),
+        }
+        for name, table in tables.items():
+            columns = list(tag) + [c for c in table.columns if c not in tag]
+            tables[name] = table[columns]
+        return Outcome(task, tables=tables)
+    except Exception:  # noqa: BLE001 - the failure is recorded and reported, not lost
+        return Outcome(task, error=traceback.format_exc())
+
+
+# ------------------------------------------------------------------------ the folder
+class ResultStore:
+    """A results folder. Runs go to ``runs/<task key>/``, each written to a temporary
+    folder first and renamed when complete, so a run is either wholly there or absent."""
+
+    def __init__(self, path: str | Path):
+        self.path = Path(path)
+        self.runs = self.path / "runs"
+
+    def prepare(self, manifest: dict, resume: bool) -> None:
+        """Create the folder, or check that it belongs to the same experiment on resume.
+
+        Raises:
+            ScenarioError: the folder holds another experiment's runs (without resume, or
+                with a different scenario or seed).
+        """
+        existing = self.path / "manifest.json"
+        if existing.exists():
+            old = json.loads(existing.read_text())
+            if not resume:
+                raise ScenarioError(f"results folder {self.path} already holds an experiment;"
+                                    " add --resume to finish it or choose another --out")
+            for key in ("scenario_hash", "seed", "engine"):
+                if old.get(key) != manifest.get(key):
+                    raise ScenarioError(f"cannot resume {self.path}: it was made with a "
+                                        f"different {key.replace('_', ' ')}")
+        self.runs.mkdir(parents=True, exist_ok=True)
+        for leftover in self.runs.glob("*.partial"):  # from a run killed while writing
+            shutil.rmtree(leftover, ignore_errors=True)
+        _write_atomic(existing, json.dumps(manifest, indent=2, default=str))
+
+    def done(self) -> set[str]:
+        """Keys of the runs already stored."""
+        if not self.runs.exists():
+            return set()
+        return {p.name for p in self.runs.iterdir() if p.is_dir() and "." not in p.name}
+
+    def save(self, outcome: Outcome) -> None:
+        """Store a finished run atomically, or its error as ``runs/<key>.error.txt``."""
+        key = outcome.task.key
+        error_file = self.runs / f"{key}.error.txt"
+        if outcome.error is not None:
+            _write_atomic(error_file, outcome.error)
+            return
+        partial = self.runs / f"{key}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        partial.mkdir()
+        for name, table in outcome.tables.items():
+            table.to_parquet(partial / f"{name}.parquet", index=False)
+        os.replace(partial, self.runs / key)
+        error_file.unlink(missing_ok=True)
+
+    def failures(self) -> dict[str, str]:
+        """Errors of runs that failed and have not succeeded since: {key: traceback}."""
+        return {p.name.removesuffix(".error.txt"): p.read_text()
+                for p in sorted(self.runs.glob("*.error.txt"))}
+
+    def table(self, name: str, tasks: Iterable[Task]) -> pd.DataFrame:
+        """One stored table of the given runs, concatenated in task order."""
+        frames = [pd.read_parquet(self.runs / t.key / f"{name}.parquet") for t in tasks]
+        return pd.concat(frames, ignore_index=True)
+
+    def combine(self, tasks: list[Task]) -> None:
+        """Write ``summaries.parquet``, ``monthly.parquet``, ... from the runs of ``tasks``.
+
+        Tables are appended one run at a time, so memory stays bounded however many runs.
+        """
+        import pyarrow as pa
+        import pyarrow.parquet as pq
+
+        for name, file in TABLES.items():
+            target = self.path / file
+            temporary = target.with_suffix(".partial")
+            writer = None
+            try:
+                for task in tasks:
+                    table = pq.read_table(self.runs / task.key / f"{name}.parquet")
+                    if writer is None:
+                        writer = pq.ParquetWriter(temporary, table.schema)
+                    writer.write_table(table.cast(writer.schema))
+            finally:
+                if writer is not None:
+                    writer.close()
+            if writer is None:  # no runs: an empty file still says what the columns are
+                pq.write_table(pa.table({}), temporary)
+            os.replace(temporary, target)
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".partial")
+    temporary.write_text(text, encoding="utf-8")
+    os.replace(temporary, path)
+
+
+# ---------------------------------------------------------------------- executors
+def execute(jobs: list[Job], store: ResultStore, executor: str = "local",
+            workers: int | None = None, scheduler: str | None = None,
+            progress: Callable[[int], None] | None = None) -> None:
+    """Run ``jobs`` and store each outcome as it arrives.
+
+    Args:
+        executor: ``"local"`` (a process pool; in-process for one worker) or ``"dask"``
+            (Dask distributed: the ``scheduler`` address, or a local cluster).
+        workers: Processes (local) or workers of a local Dask cluster; default all cores.
+        progress: Called with 1 after each stored run.
+    """
+    if executor not in EXECUTORS:
+        raise ScenarioError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+    workers = workers or os.cpu_count() or 1
+    if executor == "dask":
+        outcomes = _dask(jobs, workers, scheduler)
+    elif workers == 1 or len(jobs) <= 1:
+        outcomes = map(run_job, jobs)
+    else:
+        outcomes = _process_pool(jobs, workers)
+    for outcome in outcomes:
+        store.save(outcome)
+        if progress is not None:
+            progress(1)
+
+
+def _bounded(submit: Callable, collect: Callable, jobs: list[Job], window: int,
+             ) -> Iterator[Outcome]:
+    """Keep at most ``window`` jobs in flight, so memory does not grow with the number of
+    jobs; yield outcomes as they complete."""
+    pending = set()
+    queue = iter(jobs)
+    for job in queue:
+        pending.add(submit(job))
+        if len(pending) >= window:
+            break
+    while pending:
+        done, pending = collect(pending)
+        for future in done:
+            yield future.result()
+            nxt = next(queue, None)
+            if nxt is not None:
+                pending.add(submit(nxt))
+
+
+def _process_pool(jobs: list[Job], workers: int) -> Iterator[Outcome]:
+    import multiprocessing
+
+    # forkserver: workers start from a clean process, not a copy of a parent that may hold
+    # threads (progress bar, Dask) or large arrays.
+    context = multiprocessing.get_context("forkserver")
+    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+        try:
+            yield from _bounded(lambda job: pool.submit(run_job, job),
+                                lambda pending: wait(pending, return_when=FIRST_COMPLETED),
+                                jobs, 2 * workers)
+        except BaseException:
+            pool.shutdown(wait=False, cancel_futures=True)
+            raise
+
+
+def _dask(jobs: list[Job], workers: int, scheduler: str | None) -> Iterator[Outcome]:
+    try:
+        from distributed import Client, LocalCluster
+        from distributed import wait as dask_wait
+    except ImportError:
+        raise ScenarioError("the dask executor needs Dask distributed: "
+                            "pip install 'cvm-sim[dask]'") from None
+    cluster = None
+    if scheduler is None:
+        cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
+                               dashboard_address=None)
+    client = Client(scheduler or cluster)
+    try:
+        yield from _bounded(
+            lambda job: client.submit(run_job, job, key=f"{job.task.key}-{id(job)}", pure=False),
+            lambda pending: _dask_first(dask_wait, pending), jobs, 2 * workers)
+    finally:
+        client.close()
+        if cluster is not None:
+            cluster.close()
+
+
+def _dask_first(dask_wait, pending):
+    result = dask_wait(list(pending), return_when="FIRST_COMPLETED")
+    return set(result.done), set(result.not_done)
+
+
+# ---------------------------------------------------------------- statistics
+def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:
+    """(mean, low, high): Student-t confidence interval of the mean of ``values``."""
+    from scipy import stats
+
+    values = np.asarray(values, dtype=float)
+    n = len(values)
+    mean = float(values.mean()) if n else math.nan
+    if n < 2:
+        return mean, math.nan, math.nan
+    half = float(stats.t.ppf(0.5 + level / 2, n - 1) * values.std(ddof=1) / math.sqrt(n))
+    return mean, mean - half, mean + half
+
+
+def comparison(summaries: pd.DataFrame, strategies: list[str],
+               metrics: dict[str, int] = METRICS) -> pd.DataFrame:
+    """Mean and 95 % CI of each metric per strategy ("level" rows) and, against the first
+    strategy, the paired difference per replication with its CI and the share of
+    replications the strategy wins ("paired_difference" rows)."""
+    rows = []
+    by = {s: summaries[summaries["strategy"] == s].set_index("replication").sort_index()
+          for s in strategies}
+    baseline = strategies[0]
+    for metric, better in metrics.items():
+        for s in strategies:
+            mean, low, high = t_interval(by[s][metric].to_numpy())
+            rows.append({"kind": "level", "strategy": s, "baseline": "", "metric": metric,
+                         "mean": mean, "ci_low": low, "ci_high": high, "n": len(by[s]),
+                         "share_won": math.nan})
+        for s in strategies[1:]:
+            paired = by[s][metric].sub(by[baseline][metric]).dropna()
+            mean, low, high = t_interval(paired.to_numpy())
+            won = float(np.mean(np.sign(paired.to_numpy()) == better)) if len(paired) else 0.0
+            rows.append({"kind": "paired_difference", "strategy": s, "baseline": baseline,
+                         "metric": metric, "mean": mean, "ci_low": low, "ci_high": high,
+                         "n": len(paired), "share_won": won})
+    return pd.DataFrame(rows)
+
+
+def equity_half_widths(table: pd.DataFrame) -> dict[str, float]:
+    """CI half-width of every paired customer-equity difference, by strategy."""
+    diffs = table[(table["kind"] == "paired_difference")
+                  & (table["metric"] == "customer_equity")]
+    return {row.strategy: (row.ci_high - row.ci_low) / 2 for row in diffs.itertuples()}
+
+
+# ---------------------------------------------------------------- Monte Carlo
+@dataclass
+class ExperimentResult:
+    """What an experiment produced; the same tables are in ``path``."""
+
+    path: Path
+    summaries: pd.DataFrame
+    comparison: pd.DataFrame
+    replications: int
+    failures: dict[str, str] = field(default_factory=dict)
+    stopped_because: str = ""
+
+
+def scenario_hash(scenario: Scenario) -> str:
+    """SHA-256 of the resolved scenario's content (key order independent)."""
+    text = json.dumps(scenario.to_dict(), sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()
+
+
+def versions() -> dict[str, str]:
+    """Versions of Python, this package and its main dependencies."""
+    out = {"python": platform.python_version()}
+    for name in ("cvm-sim", "mesa", "numpy", "pandas", "pydantic", "pyarrow", "scipy",
+                 "SALib", "dask", "distributed"):
+        try:
+            out[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            continue
+    return out
+
+
+def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int | None = None,
+                out: str | Path | None = None, workers: int | None = None,
+                executor: str = "local", scheduler: str | None = None,
+                engine: str = "vectorized", resume: bool = False,
+                target_ci: float | None = None, max_replications: int | None = None,
+                progress: bool = False, command: str | None = None) -> ExperimentResult:
+    """Run every compared strategy for each replication and compare them.
+
+    Args:
+        scenario: The scenario; its ``compare`` list names the strategies, the first being
+            the baseline.
+        replications: Replications per strategy (default ``simulation.replications``).
+        seed: Root seed (default ``simulation.seed``).
+        out: Results folder (default ``results/<scenario name>``).
+        workers, executor, scheduler: Where runs execute (see :func:`execute`).
+        resume: Finish the experiment already in ``out``, running only missing runs.
+        target_ci: Add replications until the 95 % CI half-width of every paired equity
+            difference is below this (currency), or ``max_replications`` is reached.
+        max_replications: Cap for ``target_ci`` (default 10 × replications).
+        progress: Show a progress bar on standard error.
+    """
+    seed = scenario.simulation.seed if seed is None else int(seed)
+    replications = replications or scenario.simulation.replications
+    if replications < 2:
+        raise ScenarioError("at least 2 replications are needed for confidence intervals",
+                            "simulation.replications")
+    strategies = list(scenario.compare)
+    out = Path(out) if out else Path("results") / (scenario.name or "experiment")
+    cap = max_replications or 10 * replications
+    store = ResultStore(out)
+    store.prepare({
+        "scenario_name": scenario.name, "scenario_hash": scenario_hash(scenario),
+        "seed": seed, "replications": replications, "strategies": strategies,
+        "horizon_months": scenario.simulation.horizon_months, "engine": engine,
+        "target_ci": target_ci, "command": command or " ".join(sys.argv),
+        "versions": versions(), "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenario": scenario.to_dict()}, resume)
+
+    bar = _progress_bar(progress)
+    n = replications
+    stopped = ""
+    while True:
+        tasks = [Task(0, s, r) for r in range(n) for s in strategies]
+        done = store.done()
+        todo = [Job(t, scenario, seed, engine) for t in tasks if t.key not in done]
+        if bar is not None:
+            bar.total = len(tasks)
+            bar.n = len(tasks) - len(todo)
+            bar.refresh()
+        execute(todo, store, executor, workers, scheduler,
+                None if bar is None else bar.update)
+        failures = store.failures()
+        if failures:
+            break
+        summaries = store.table("summary", sorted(tasks, key=_order(strategies)))
+        table = comparison(summaries, strategies)
+        if target_ci is None:
+            break
+        widths = equity_half_widths(table)
+        if all(w < target_ci for w in widths.values()):
+            stopped = (f"target reached: every equity difference has a 95 % CI half-width "
+                       f"below {target_ci:,.0f} with {n} replications")
+            break
+        if n >= cap:
+            stopped = (f"stopped at the maximum of {cap} replications; half-widths: "
+                       + ", ".join(f"{s} {w:,.0f}" for s, w in widths.items()))
+            break
+        n = min(cap, 2 * n)
+    if bar is not None:
+        bar.close()
+    if failures:
+        return ExperimentResult(out, pd.DataFrame(), pd.DataFrame(), n, failures)
+    ordered = sorted(tasks, key=_order(strategies))
+    store.combine(ordered)
+    table.to_csv(out / "comparison.csv", index=False)
+    _finish_manifest(out, n, stopped)
+    return ExperimentResult(out, summaries, table, n, {}, stopped)
+
+
+def _order(strategies: list[str]) -> Callable[[Task], tuple]:
+    """Sort key: point, replication, then strategies in ``compare`` order."""
+    rank = {s: i for i, s in enumerate(strategies)}
+    return lambda t: (t.point, t.replication, rank[t.strategy])
+
+
+def _finish_manifest(out: Path, replications: int, stopped: str) -> None:
+    path = out / "manifest.json"
+    manifest = json.loads(path.read_text())
+    manifest["replications"] = replications
+    manifest["stopped_because"] = stopped
+    _write_atomic(path, json.dumps(manifest, indent=2, default=str))
+
+
+def _progress_bar(enabled: bool):
+    if not enabled:
+        return None
+    from tqdm import tqdm
+
+    return tqdm(total=0, unit="run", desc="runs", file=sys.stderr, dynamic_ncols=True)

@@ -11,6 +11,7 @@ import argparse
 import json
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 import numpy as np
 import yaml
@@ -76,7 +77,8 @@ def format_comparison(table, strategies: list[str]) -> str:
 
 
 def cmd_run(args) -> int:
-    from .experiment import monte_carlo  # imported here so `cvm schema` stays fast
+    # Imported here so that `cvm schema` and bad-input errors stay fast.
+    from .experiment import ResultStore, monte_carlo
 
     scenario = _load(args)
     if args.strategy:
@@ -95,12 +97,19 @@ def cmd_run(args) -> int:
                                 f"--{option.replace('_', '-')}")
     if args.target_ci is not None and args.target_ci <= 0:
         raise ScenarioError(f"must be positive (got {args.target_ci})", "", "--target-ci")
-    result = monte_carlo(
-        scenario, replications=args.replications, seed=args.seed, out=args.out,
-        workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-        engine=args.engine, resume=args.resume, target_ci=args.target_ci,
-        max_replications=args.max_replications, progress=not args.quiet,
-        command=" ".join(["cvm", "run", *sys.argv[1:]]))
+    out = args.out or str(Path("results") / (scenario.name or "experiment"))
+    try:
+        result = monte_carlo(
+            scenario, replications=args.replications, seed=args.seed, out=out,
+            workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+            engine=args.engine, resume=args.resume, target_ci=args.target_ci,
+            max_replications=args.max_replications, progress=not args.quiet,
+            command=" ".join(["cvm", "run", *sys.argv[1:]]))
+    except KeyboardInterrupt:
+        saved = len(ResultStore(out).done())
+        print(f"interrupted: {saved} finished runs are saved in {out}; rerun the same "
+              "command with --resume to run only what is missing", file=sys.stderr)
+        return 130
     if result.failures:
         print(f"error: {len(result.failures)} run(s) failed: "
               f"{', '.join(result.failures)}. Their errors are in {result.path}/runs/"

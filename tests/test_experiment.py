@@ -1,0 +1,259 @@
+"""Monte Carlo experiments: common random numbers, reproducibility anywhere, nothing lost."""
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import sim
+from sim import experiment
+from sim.experiment import Job, Outcome, ResultStore, Task, comparison, monte_carlo
+
+ROOT = Path(__file__).resolve().parents[1]
+TABLE_FILES = ("summaries.parquet", "monthly.parquet", "segments.parquet", "cohorts.parquet")
+
+
+@pytest.fixture(scope="module")
+def small():
+    """A market small enough for dozens of runs in seconds."""
+    return sim.load_scenario(ROOT / "scenarios" / "gsp_vs_segmented.yaml").override({
+        "market.population": 1500, "market.initial_customers": 450,
+        "simulation.horizon_months": 24, "simulation.replications": 4})
+
+
+def tables(path: Path) -> dict[str, pd.DataFrame]:
+    return {name: pd.read_parquet(path / name) for name in TABLE_FILES}
+
+
+def assert_same_tables(a: Path, b: Path) -> None:
+    for name in TABLE_FILES:
+        pd.testing.assert_frame_equal(pd.read_parquet(a / name), pd.read_parquet(b / name),
+                                      check_exact=True, obj=name)
+    pd.testing.assert_frame_equal(pd.read_csv(a / "comparison.csv"),
+                                  pd.read_csv(b / "comparison.csv"), check_exact=True)
+
+
+# ------------------------------------------------------------------ statistics
+def test_t_interval_matches_the_textbook():
+    # Values 1..5: mean 3, s = sqrt(2.5), t(0.975, 4) = 2.7764451.
+    mean, low, high = experiment.t_interval(np.arange(1.0, 6.0))
+    half = 2.7764451 * np.sqrt(2.5) / np.sqrt(5)
+    assert mean == 3.0
+    assert (low, high) == pytest.approx((3 - half, 3 + half), rel=1e-6)
+
+
+def test_comparison_pairs_by_replication_and_counts_wins_in_the_right_direction():
+    summaries = pd.DataFrame({
+        "strategy": ["a", "b"] * 3, "replication": [0, 0, 1, 1, 2, 2],
+        "customer_equity": [10.0, 13.0, 20.0, 21.0, 30.0, 29.0],
+        "churn_rate_annual": [0.2, 0.1, 0.2, 0.1, 0.2, 0.3],
+    })
+    table = comparison(summaries, ["a", "b"],
+                       {"customer_equity": +1, "churn_rate_annual": -1})
+    diff = table[(table["kind"] == "paired_difference")].set_index("metric")
+    assert diff.loc["customer_equity", "mean"] == pytest.approx((3 + 1 - 1) / 3)
+    assert diff.loc["customer_equity", "share_won"] == pytest.approx(2 / 3)
+    assert diff.loc["churn_rate_annual", "share_won"] == pytest.approx(2 / 3)  # lower wins
+    level = table[table["kind"] == "level"].set_index(["metric", "strategy"])
+    assert level.loc[("customer_equity", "a"), "mean"] == 20.0
+
+
+# ------------------------------------------------------------------ the main job
+def test_monte_carlo_writes_every_output(small, tmp_path):
+    result = monte_carlo(small, out=tmp_path / "out", workers=1)
+    out = result.path
+    for name in (*TABLE_FILES, "comparison.csv", "manifest.json"):
+        assert (out / name).stat().st_size > 0, name
+    t = tables(out)
+    assert len(t["summaries.parquet"]) == 4 * 2
+    assert len(t["monthly.parquet"]) == 4 * 2 * 24
+    assert set(t["summaries.parquet"]["strategy"]) == {"gsp", "segmented"}
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["scenario_hash"] == experiment.scenario_hash(small)
+    assert manifest["seed"] == small.simulation.seed
+    assert {"numpy", "mesa", "pandas", "python"} <= set(manifest["versions"])
+    assert manifest["scenario"]["market"]["population"] == 1500
+    # The summaries are exactly those of single runs with the same streams.
+    single = sim.run(small, strategy="segmented", replication=2).summary
+    row = t["summaries.parquet"].query("strategy == 'segmented' and replication == 2")
+    assert row["customer_equity"].item() == single["customer_equity"]
+
+
+def test_common_random_numbers_shrink_the_variance_of_differences(small):
+    """Paired with the same streams, the equity difference varies far less than between
+    independent runs: its variance must be at most half (in practice far less)."""
+    n = 8
+    scenario = small.override({"market.population": 3000, "market.initial_customers": 900})
+
+    def equity(strategy, replication):
+        return sim.run(scenario, strategy=strategy, replication=replication).summary[
+            "customer_equity"]
+
+    gsp = np.array([equity("gsp", r) for r in range(n)])
+    seg = np.array([equity("segmented", r) for r in range(n)])
+    independent = np.array([equity("segmented", r + n) for r in range(n)])
+    crn_var = np.var(seg - gsp, ddof=1)
+    independent_var = np.var(independent - gsp, ddof=1)
+    assert crn_var <= 0.5 * independent_var
+
+
+def test_results_do_not_depend_on_workers_or_executor(small, tmp_path):
+    one = monte_carlo(small, out=tmp_path / "one", workers=1).path
+    two = monte_carlo(small, out=tmp_path / "two", workers=2).path
+    assert_same_tables(one, two)
+
+
+def test_dask_local_cluster_gives_the_same_tables(small, tmp_path):
+    pytest.importorskip("distributed")
+    local = monte_carlo(small, out=tmp_path / "local", workers=1).path
+    dask = monte_carlo(small, out=tmp_path / "dask", workers=2, executor="dask").path
+    assert_same_tables(local, dask)
+
+
+def test_a_failing_run_is_recorded_and_the_rest_go_on(small, tmp_path, monkeypatch):
+    real_run = sim.runner.run
+
+    def flaky(scenario, strategy=None, replication=0, **kw):
+        if strategy == "segmented" and replication == 1:
+            raise RuntimeError("disk on fire")
+        return real_run(scenario, strategy=strategy, replication=replication, **kw)
+
+    monkeypatch.setattr(sim.runner, "run", flaky)
+    out = tmp_path / "out"
+    result = monte_carlo(small, out=out, workers=1)
+    assert list(result.failures) == [Task(0, "segmented", 1).key]
+    assert "disk on fire" in result.failures[Task(0, "segmented", 1).key]
+    assert len(ResultStore(out).done()) == 4 * 2 - 1
+    monkeypatch.setattr(sim.runner, "run", real_run)
+    finished = monte_carlo(small, out=out, workers=1, resume=True)
+    assert not finished.failures and not list((out / "runs").glob("*.error.txt"))
+    assert_same_tables(out, monte_carlo(small, out=tmp_path / "clean", workers=1).path)
+
+
+def test_cli_reports_failed_runs_and_how_to_retry(small, tmp_path, monkeypatch, capsys):
+    from sim import cli
+
+    monkeypatch.setattr(experiment, "run_job",
+                        lambda job: Outcome(job.task, error="Traceback: boom"))
+    scenario_file = tmp_path / "s.yaml"
+    scenario_file.write_text(f"extends: {ROOT / 'scenarios' / 'gsp_vs_segmented.yaml'}\n"
+                             "market: {population: 300, initial_customers: 90}\n"
+                             "simulation: {horizon_months: 3}\n")
+    code = cli.main(["run", str(scenario_file), "--out", str(tmp_path / "o"), "--workers",
+                     "1", "--replications", "2", "--quiet"])
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "4 run(s) failed" in err and "--resume" in err and "error.txt" in err
+
+
+def test_an_existing_folder_is_not_overwritten_without_resume(small, tmp_path):
+    monte_carlo(small, out=tmp_path / "out", workers=1, replications=2)
+    with pytest.raises(sim.ScenarioError, match="--resume"):
+        monte_carlo(small, out=tmp_path / "out", workers=1, replications=2)
+    other = small.override({"strategies.segmented.data_quality": 0.5})
+    with pytest.raises(sim.ScenarioError, match="different scenario hash"):
+        monte_carlo(other, out=tmp_path / "out", workers=1, replications=2, resume=True)
+
+
+def test_adaptive_precision_stops_at_target_or_cap(small, tmp_path):
+    loose = monte_carlo(small, out=tmp_path / "loose", workers=1, replications=2,
+                        target_ci=1e12)
+    assert loose.replications == 2 and loose.stopped_because.startswith("target reached")
+    tight = monte_carlo(small, out=tmp_path / "tight", workers=1, replications=2,
+                        target_ci=1e-6, max_replications=5)
+    assert tight.replications == 5 and "maximum of 5" in tight.stopped_because
+    assert len(tight.summaries) == 5 * 2
+    widths = experiment.equity_half_widths(tight.comparison)
+    assert all(w > 1e-6 for w in widths.values())
+
+
+def test_memory_stays_bounded_in_flight(small, monkeypatch):
+    """At most twice the workers' jobs are in flight, however many jobs there are."""
+    in_flight, peak = set(), [0]
+
+    class Future:
+        def __init__(self, job):
+            self.job = job
+            in_flight.add(self)
+            peak[0] = max(peak[0], len(in_flight))
+
+        def result(self):
+            in_flight.discard(self)
+            return Outcome(self.job.task)
+
+    def collect(pending):
+        first = next(iter(sorted(pending, key=lambda f: f.job.task)))
+        return {first}, pending - {first}
+
+    jobs = [Job(Task(0, "gsp", r), small, 1, "vectorized") for r in range(50)]
+    outcomes = list(experiment._bounded(Future, collect, jobs, window=4))
+    assert len(outcomes) == 50 and peak[0] <= 4
+
+
+# ------------------------------------------------------------------ the command line
+def cli(*args, cwd=None, **kw):
+    return subprocess.run([sys.executable, str(ROOT / "run_scenario.py"), *args],
+                          capture_output=True, text=True, cwd=cwd or ROOT, **kw)
+
+
+@pytest.fixture(scope="module")
+def small_file(tmp_path_factory):
+    path = tmp_path_factory.mktemp("scenario") / "small.yaml"
+    path.write_text(f"extends: {ROOT / 'scenarios' / 'gsp_vs_segmented.yaml'}\n"
+                    "name: small\n"
+                    "market: {population: 1500, initial_customers: 450}\n"
+                    "simulation: {horizon_months: 24, replications: 4}\n")
+    return path
+
+
+def test_cli_end_to_end(small_file, tmp_path):
+    done = cli(str(small_file), "--out", str(tmp_path / "out"), "--workers", "2")
+    assert done.returncode == 0, done.stderr
+    assert "segmented − gsp, paired by replication" in done.stdout
+    assert "customer_equity" in done.stdout and "wins" in done.stdout
+    assert "Traceback" not in done.stderr
+    for name in (*TABLE_FILES, "comparison.csv", "manifest.json"):
+        assert (tmp_path / "out" / name).exists(), name
+    table = pd.read_csv(tmp_path / "out" / "comparison.csv")
+    assert set(table["kind"]) == {"level", "paired_difference"}
+
+
+def test_cli_bad_override_exits_2_with_did_you_mean(small_file, tmp_path):
+    done = cli(str(small_file), "--set", "market.popultion=5", "--out", str(tmp_path / "o"))
+    assert done.returncode == 2
+    assert "did you mean 'population'" in done.stderr and "Traceback" not in done.stderr
+    assert not (tmp_path / "o").exists()
+
+
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
+def test_killed_experiment_resumes_to_identical_tables(small_file, tmp_path, sig):
+    out = tmp_path / "killed"
+    args = [str(small_file), "--out", str(out), "--workers", "2", "--replications", "12",
+            "--quiet", "--set", "market.population=6000", "--set",
+            "market.initial_customers=1800"]
+    proc = subprocess.Popen([sys.executable, str(ROOT / "run_scenario.py"), *args],
+                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True)
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and len(ResultStore(out).done()) < 4:
+        time.sleep(0.05)
+    assert proc.poll() is None, "the experiment finished before it could be interrupted"
+    os.killpg(proc.pid, sig)  # the whole group: the parent and its workers
+    _, err = proc.communicate(timeout=60)
+    if sig == signal.SIGINT:
+        assert proc.returncode == 130
+        assert b"--resume" in err and b"Traceback" not in err
+    stored = len(ResultStore(out).done())
+    assert 4 <= stored < 24
+    resumed = cli(*args, "--resume")
+    assert resumed.returncode == 0, resumed.stderr
+    clean = cli(*[a if a != str(out) else str(tmp_path / "clean") for a in args])
+    assert clean.returncode == 0, clean.stderr
+    assert_same_tables(out, tmp_path / "clean")

@@ -47,7 +47,9 @@ CHARTS = {
                   "alive at the end.",
     "retention": "Share of an acquisition cohort still a customer, by months since "
                  "acquisition, pooled over replications. Year 0 are the customers the firm "
-                 "starts with; year y those acquired or won back in year y of the horizon.",
+                 "starts with; year y those acquired or won back in year y of the horizon. "
+                 "The last months of each curve rest on the few customers acquired early "
+                 "in their year, so they are noisy.",
     "stage_mix": "Customers by lifecycle stage at each month's end, mean over replications "
                  "(prospects and departed customers not shown).",
     "cost_to_serve": "Cost to serve per customer-month by true segment: the segment's "
@@ -439,6 +441,8 @@ def _plot_distribution(axes, summaries: pd.DataFrame, strategies: list[str]) -> 
         # Evenly spread, not random, offsets: the chart is the same on every drawing.
         offsets = np.linspace(-0.18, 0.18, len(v)) if len(v) > 1 else np.zeros(1)
         ax.scatter(i + offsets, np.sort(v), s=14, alpha=0.55, color=colours[s], zorder=3)
+        ax.annotate(f"mean {v.mean():,.0f}", (i + 0.3, v.mean()), va="center",
+                    fontsize="small")
     ax.set_xticks(np.arange(1, len(strategies) + 1), strategies)
     if min(v.min() for v in values) < 0 < max(v.max() for v in values):
         ax.axhline(0, color="grey", linewidth=0.8)
@@ -461,7 +465,7 @@ def _plot_fan(axes, fan: pd.DataFrame, strategies: list[str]) -> None:
     ax.axhline(0, color="grey", linewidth=0.8)
     ax.set_title("Cumulative discounted net cash flow (median, 50 % and 90 % bands)")
     ax.set_xlabel("month")
-    ax.set_ylabel("cumulative discounted net cash flow (currency units)")
+    ax.set_ylabel("discounted to month 0 (currency units)")
     _money_axis(ax.yaxis)
     ax.grid(alpha=0.3)
     ax.legend(title="bands: 50 % dark, 90 % light", loc="best")
@@ -485,19 +489,25 @@ def _plot_retention(axes, curves: pd.DataFrame, strategies: list[str]) -> None:
         ax.yaxis.set_major_formatter(PercentFormatter(1.0))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("share of cohort still a customer")
-    axes[-1].legend(title="cohort", loc="lower left", fontsize="small")
+    axes[-1].legend(title="cohort", loc="upper left", bbox_to_anchor=(1.02, 1),
+                    fontsize="small")
 
 
 def _plot_stage_mix(axes, mix: pd.DataFrame, strategies: list[str]) -> None:
+    from matplotlib.ticker import StrMethodFormatter
+
     for ax, s in zip(axes, strategies, strict=True):
         m = mix[mix["strategy"] == s]
         ax.stackplot(m["month"], *(m[stage] for stage in CUSTOMER_STAGES),
                      labels=CUSTOMER_STAGES, alpha=0.85)
         ax.set_title(f"Customers by stage: {s}")
         ax.set_xlabel("month")
+        ax.yaxis.set_major_formatter(StrMethodFormatter("{x:,.0f}"))
         ax.grid(alpha=0.3)
     axes[0].set_ylabel("customers (mean over replications)")
-    axes[-1].legend(title="stage", loc="upper left", fontsize="small", reverse=True)
+    # Reversed, so that the legend lists the stages in the order they are stacked.
+    axes[-1].legend(title="stage", loc="upper left", bbox_to_anchor=(1.02, 1),
+                    fontsize="small", reverse=True)
 
 
 def _plot_cost_to_serve(axes, cts: pd.DataFrame, strategies: list[str]) -> None:

@@ -195,6 +195,11 @@ class Market(_Frozen):
     segments: dict[str, Segment] = Field(min_length=1)
     competitor_utility: dict[str, Real] = Field(
         description="Utility of the competitor's offer (the outside option) per segment.")
+    needs_contrast: NonNegative = Field(
+        1.0, description="How different the segments' needs are: each segment's needs are "
+                         "mean + contrast × (needs − mean), the mean weighted by share. 1 keeps "
+                         "them as written, 0 makes every segment want the same, above 1 "
+                         "exaggerates the differences (weights are floored at 0).")
 
 
 # --------------------------------------------------------------------- firm's means

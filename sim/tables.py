@@ -86,6 +86,9 @@ def build_tables(s: Scenario) -> Tables:
     dev = s.behaviour.development
 
     needs = np.array([[seg.needs.get(a, 0.0) for a in attrs] for seg in segs])
+    shares = np.array([seg.share for seg in segs])
+    mean_needs = shares @ needs / max(shares.sum(), 1e-12)
+    needs = np.maximum(mean_needs + s.market.needs_contrast * (needs - mean_needs), 0.0)
     benefits = np.array([[p.benefits.get(a, 0.0) for a in attrs] for p in props])
     price = np.array([p.price for p in props])
     unit_cost = np.array([p.unit_cost for p in props])

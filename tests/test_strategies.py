@@ -136,3 +136,15 @@ def test_segmentation_loses_where_needs_are_alike(small):
                       f"market.competitor_utility.{name}": 0.55})
     mean, se = _equity_gain(small.override(alike))
     assert mean < -4 * se
+
+
+def test_needs_contrast_scales_differences_between_segments(base):
+    """Contrast 0: every segment values attributes alike (fits differ only by price
+    sensitivity and competitor); contrast 1: the needs as written."""
+    alike = build_tables(base.override({"market.needs_contrast": 0.0}))
+    written = build_tables(base)
+    assert np.allclose(build_tables(base.override({"market.needs_contrast": 1.0})).fit,
+                       written.fit)
+    # With equal needs, every segment ranks propositions by needs·benefits − price alone:
+    # the value-seekers' best proposition is no longer a different one from the others'.
+    assert len(set(np.argmax(alike.fit, axis=1))) < len(set(np.argmax(written.fit, axis=1)))

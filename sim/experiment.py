@@ -73,11 +73,13 @@ class Job:
 
 @dataclass
 class Outcome:
-    """What a worker sends back: the run's tables, or the error that stopped it."""
+    """What a worker sends back: the run's tables, or the error that stopped it (neither
+    when the worker stored the run itself)."""
 
     task: Task
     tables: dict[str, pd.DataFrame] | None = None
     error: str | None = None
+    stored: bool = False
 
 
 def run_job(job: Job) -> Outcome:
@@ -103,6 +105,14 @@ def run_job(job: Job) -> Outcome:
         return Outcome(task, tables=tables)
     except Exception:  # noqa: BLE001 - the failure is recorded and reported, not lost
         return Outcome(task, error=traceback.format_exc())
+
+
+def run_and_store(job: Job, folder: Path) -> Outcome:
+    """Run one job and store it from the worker, sending back only whether it failed:
+    the parent then has nothing to unpickle or write, and stays out of the workers' way."""
+    outcome = run_job(job)
+    ResultStore(folder).save(outcome)
+    return Outcome(outcome.task, error=outcome.error, stored=True)
 
 
 # ------------------------------------------------------------------------ the folder
@@ -214,14 +224,15 @@ def execute(jobs: list[Job], store: ResultStore, executor: str = "local",
     if executor not in EXECUTORS:
         raise ScenarioError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
     workers = workers or os.cpu_count() or 1
-    if executor == "dask":
+    if executor == "dask":  # a cluster's workers may not see this folder: store here
         outcomes = _dask(jobs, workers, scheduler)
     elif workers == 1 or len(jobs) <= 1:
         outcomes = map(run_job, jobs)
     else:
-        outcomes = _process_pool(jobs, workers)
+        outcomes = _process_pool(jobs, workers, store.path)
     for outcome in outcomes:
-        store.save(outcome)
+        if not outcome.stored:
+            store.save(outcome)
         if progress is not None:
             progress(1)
 
@@ -245,15 +256,17 @@ def _bounded(submit: Callable, collect: Callable, jobs: list[Job], window: int,
                 pending.add(submit(nxt))
 
 
-def _process_pool(jobs: list[Job], workers: int) -> Iterator[Outcome]:
+def _process_pool(jobs: list[Job], workers: int, folder: Path) -> Iterator[Outcome]:
     import multiprocessing
 
     # forkserver: workers start from a clean process, not a copy of a parent that may hold
-    # threads (progress bar, Dask) or large arrays.
+    # threads (progress bar, Dask) or large arrays; the server imports the engine once, so
+    # each worker starts without importing it again.
     context = multiprocessing.get_context("forkserver")
+    context.set_forkserver_preload(["sim.runner", "sim.experiment"])
     with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
         try:
-            yield from _bounded(lambda job: pool.submit(run_job, job),
+            yield from _bounded(lambda job: pool.submit(run_and_store, job, folder),
                                 lambda pending: wait(pending, return_when=FIRST_COMPLETED),
                                 jobs, 2 * workers)
         except BaseException:
@@ -441,6 +454,9 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     store.combine(ordered)
     table.to_csv(out / "comparison.csv", index=False)
     _finish_manifest(out, n, stopped)
+    from .report import write_report
+
+    write_report(out)
     return ExperimentResult(out, summaries, table, n, {}, stopped)
 
 

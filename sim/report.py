@@ -272,6 +272,8 @@ def write_report(results_dir: Path, point: int = 0) -> Path:
 {_headline(comparison)}
 <h2>Comparison</h2>
 {_comparison_table(comparison)}
+<p class="note">Mean over replications; 95 % CI as [low, high]; for a difference, share won
+is the share of replications in which the strategy beats the baseline.</p>
 <h2>Charts</h2>
 {figures}
 <details><summary>Resolved scenario</summary>
@@ -289,7 +291,7 @@ _CSS = """
 body { font-family: system-ui, -apple-system, "Segoe UI", sans-serif; color: #222;
        max-width: 1100px; margin: 2em auto; padding: 0 1em; line-height: 1.45; }
 h1 { margin-bottom: 0.2em; } h2 { margin-top: 1.6em; border-bottom: 1px solid #ddd; }
-.description { color: #555; }
+.description, .note { color: #555; }
 table { border-collapse: collapse; margin: 0.5em 0; }
 th, td { padding: 0.25em 0.8em; border-bottom: 1px solid #eee; text-align: left; }
 td.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
@@ -312,7 +314,7 @@ def format_number(value: float, signed: bool = False) -> str:
 
     ``signed`` puts a + before positive numbers (for differences). NaN gives "–".
     """
-    if value is None or (isinstance(value, float) and math.isnan(value)):
+    if math.isnan(value):
         return "–"
     sign = "+" if signed else ""
     return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign},.4f}"
@@ -337,6 +339,7 @@ def _read(results_dir: Path, table: str, point: int) -> pd.DataFrame:
 
 
 def _facts_table(manifest: dict) -> str:
+    """The manifest's run facts as an HTML table."""
     versions = ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("versions", {}).items()))
     rows = [
         ("strategies", " vs ".join(manifest["strategies"]) + " (first is the baseline)"),
@@ -348,6 +351,9 @@ def _facts_table(manifest: dict) -> str:
         ("versions", versions),
         ("created", manifest["created"]),
     ]
+    # Written by sim.experiment though not part of the folder contract: shown when present.
+    rows += [(key.replace("_", " "), manifest[key]) for key in ("engine", "stopped_because")
+             if manifest.get(key)]
     body = "\n".join(f"<tr><th>{_e(k)}</th><td><code>{_e(v)}</code></td></tr>"
                      if k in ("scenario hash", "command") else
                      f"<tr><th>{_e(k)}</th><td>{_e(v)}</td></tr>" for k, v in rows)
@@ -355,6 +361,7 @@ def _facts_table(manifest: dict) -> str:
 
 
 def _comparison_table(comparison: pd.DataFrame) -> str:
+    """comparison.csv as an HTML table; differences signed, shares as percentages."""
     head = ("<tr><th>metric</th><th>strategy</th><th>mean</th><th>95 % CI</th>"
             "<th>replications</th><th>share won</th></tr>")
     rows = []
@@ -403,6 +410,7 @@ def headline_sentences(comparison: pd.DataFrame) -> list[str]:
 
 
 def _headline(comparison: pd.DataFrame) -> str:
+    """The :func:`headline_sentences` as HTML paragraphs."""
     sentences = headline_sentences(comparison)
     if not sentences:
         return "<p>No paired difference in customer equity in comparison.csv.</p>"
@@ -431,6 +439,7 @@ def _money_axis(axis) -> None:
 
 
 def _plot_distribution(axes, summaries: pd.DataFrame, strategies: list[str]) -> None:
+    """Box and dots of customer equity (currency) per strategy."""
     ax, colours = axes[0], _colours(strategies)
     values = [summaries.loc[summaries["strategy"] == s, "customer_equity"].to_numpy()
               for s in strategies]
@@ -455,6 +464,7 @@ def _plot_distribution(axes, summaries: pd.DataFrame, strategies: list[str]) -> 
 
 
 def _plot_fan(axes, fan: pd.DataFrame, strategies: list[str]) -> None:
+    """Median line and 50 %/90 % bands of :func:`equity_fan` (currency) per strategy."""
     ax, colours = axes[0], _colours(strategies)
     for s in strategies:
         f = fan[fan["strategy"] == s]
@@ -472,6 +482,7 @@ def _plot_fan(axes, fan: pd.DataFrame, strategies: list[str]) -> None:
 
 
 def _plot_retention(axes, curves: pd.DataFrame, strategies: list[str]) -> None:
+    """One panel per strategy, one line per cohort of :func:`retention_curves` (share)."""
     import matplotlib
     from matplotlib.ticker import PercentFormatter
 
@@ -494,6 +505,7 @@ def _plot_retention(axes, curves: pd.DataFrame, strategies: list[str]) -> None:
 
 
 def _plot_stage_mix(axes, mix: pd.DataFrame, strategies: list[str]) -> None:
+    """One panel per strategy: :func:`stage_mix` stacked (customers)."""
     from matplotlib.ticker import StrMethodFormatter
 
     for ax, s in zip(axes, strategies, strict=True):
@@ -511,6 +523,7 @@ def _plot_stage_mix(axes, mix: pd.DataFrame, strategies: list[str]) -> None:
 
 
 def _plot_cost_to_serve(axes, cts: pd.DataFrame, strategies: list[str]) -> None:
+    """Bars of :func:`cost_to_serve_by_segment` (currency per customer-month)."""
     ax, colours = axes[0], _colours(strategies)
     segments = list(pd.unique(cts["segment"]))
     width = 0.8 / len(strategies)

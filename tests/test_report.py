@@ -99,6 +99,8 @@ def results(tmp_path_factory) -> Path:
         "strategies": STRATEGIES, "horizon_months": HORIZON, "command": COMMAND,
         "versions": {"cvm-sim": sim.__version__, "pandas": pd.__version__},
         "created": "2026-01-02T03:04:05+00:00", "scenario": scenario.to_dict(),
+        # Not in the contract, written by sim.experiment: shown when set.
+        "engine": "vectorized", "stopped_because": "",
     }
     (folder / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
     return folder
@@ -308,6 +310,8 @@ def test_report_shows_strategies_facts_and_headline(results, report):
         "kind == 'paired_difference' and metric == 'clv_mean'").iloc[0]
     assert format_interval(row.ci_low, row.ci_high, signed=True) in report
     assert report.count("<figcaption>") == len(CHARTS)
+    assert "<tr><th>engine</th><td>vectorized</td></tr>" in report
+    assert "stopped because" not in report
 
 
 def test_report_escapes_strings_from_the_data(report):

@@ -7,11 +7,12 @@ is imported on first use of ``run`` or ``CVMModel``, so validating a file stays 
 from .scenario import STAGES, Scenario, ScenarioError, load_scenario
 
 __all__ = ["STAGES", "CVMModel", "RunResult", "Scenario", "ScenarioError", "load_scenario",
-           "run"]
+           "monte_carlo", "run"]
 __version__ = "0.1.0"
 
-_LAZY = {"CVMModel": "model", "RunResult": "runner", "run": "runner"}
-_SUBMODULES = ("agents", "metrics", "model", "strategies")
+_LAZY = {"CVMModel": "model", "RunResult": "runner", "run": "runner",
+         "monte_carlo": "experiment"}
+_SUBMODULES = ("agents", "experiment", "metrics", "model", "report", "strategies")
 
 
 def __getattr__(name: str):

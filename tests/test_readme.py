@@ -20,8 +20,10 @@ def test_readme_quick_start_has_exactly_two_commands():
     assert "run_scenario.py scenarios/gsp_vs_segmented.yaml" in quick
 
 
-def test_readme_python_examples_run(monkeypatch):
-    monkeypatch.chdir(ROOT)
+def test_readme_python_examples_run(monkeypatch, tmp_path):
+    # Run where the examples expect the repository, writing results under tmp_path.
+    (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
+    monkeypatch.chdir(tmp_path)
     namespace: dict = {}
     blocks = re.findall(r"```python\n(.*?)```", README, flags=re.S)
     assert blocks

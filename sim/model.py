@@ -128,7 +128,7 @@ class CVMModel(mesa.Model):
             self._each_customer(phase, groups)
         groups["active_or_new"] = np.flatnonzero(active | (st.event >= ACQUIRED))
         self._each_customer("account", groups)
-        self.records.append(self._record(active, groups["active_or_new"]))
+        self.records.append(self._record(active, groups["active_or_new"], groups["contacted"]))
         self.segment_records.append(self._record_segments(groups))
 
     def _record_segments(self, groups: dict[str, np.ndarray]) -> np.ndarray:
@@ -155,9 +155,14 @@ class CVMModel(mesa.Model):
         key = st.channel[contacted].astype(np.intp) * n_pool + st.pool[contacted]
         return np.bincount(key, minlength=n_chan * n_pool).reshape(n_chan, n_pool)
 
-    def _record(self, active_at_start: np.ndarray, active_or_new: np.ndarray) -> dict:
+    def _record(self, active_at_start: np.ndarray, active_or_new: np.ndarray,
+                contacted: np.ndarray) -> dict:
         """The month's row of ``monthly``; ``active_or_new`` are the rows of customers at the
-        start or the end of the month."""
+        start or the end of the month, ``contacted`` those who contacted the firm.
+
+        ``service_level_<channel>`` is the Erlang C share answered within target at the
+        month's peak load (contact-weighted over agent pools); ``answered_in_time_<channel>``
+        counts the contacts that were."""
         ctx = self.ctx
         st, m, plan, tables = ctx.state, ctx.month, ctx.plan, ctx.tables
         row: dict = {"month": m.t}
@@ -195,10 +200,13 @@ class CVMModel(mesa.Model):
             row["products_per_customer"] = float(st.products.sum(dtype=np.int64)) / n_active
         else:
             row["mean_satisfaction"] = row["products_per_customer"] = 0.0
+        # Contact states 2c + 1: answered within target in channel c.
+        states = np.bincount(st.contact[contacted], minlength=2 * len(tables.channel_names) + 1)
         for c, name in enumerate(tables.channel_names):
             if tables.human[c]:
-                served = m.contacts[c]
-                total = served.sum()
-                level = float((m.service_level[c] * served).sum() / total) if total else 1.0
+                calls = m.contacts[c]
+                total = calls.sum()
+                level = float((m.service_level[c] * calls).sum() / total) if total else 1.0
                 row[f"service_level_{name}"] = level
+                row[f"answered_in_time_{name}"] = int(states[2 * c + 1])
         return row

@@ -1,0 +1,278 @@
+"""Docking: each mechanism, isolated by a scenario in ``scenarios/validation/``, against
+the published closed form it must reproduce (DESIGN decision 5).
+
+Every check compares simulated and closed-form values and allows an error derived from
+the run's own sampling error (stated in each check's ``how``), never a guessed one.
+``cvm validate`` runs them at full size and writes ``docs/validation.md``.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from scipy.special import betaln
+
+from .rules import service
+from .scenario import Scenario, load_scenario, monthly_rate
+
+SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "validation"
+Z = 4.0
+"""Allowed error in standard errors: a correct model fails a check with probability
+below 1e-4 per compared value (two-sided normal tail)."""
+
+
+@dataclass
+class Check:
+    """One docking comparison; ``x``, ``simulated_curve`` and ``reference_curve`` are what
+    its plot shows."""
+
+    name: str
+    reference: str
+    simulated: float
+    expected: float
+    error: float
+    tolerance: float
+    how: str
+    x: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    simulated_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    reference_curve: np.ndarray = field(default_factory=lambda: np.zeros(0))
+    xlabel: str = "month"
+    ylabel: str = ""
+
+    @property
+    def passed(self) -> bool:
+        return bool(self.error <= self.tolerance)
+
+
+def _scenario(name: str, scale: float, changes: dict | None = None) -> Scenario:
+    scenario = load_scenario(SCENARIOS / f"{name}.yaml")
+    market = scenario.market
+    size = {"market.population": max(100, round(market.population * scale))}
+    if market.initial_customers:
+        size["market.initial_customers"] = size["market.population"]
+    return scenario.override({**size, **(changes or {})})
+
+
+def _worst(diff: np.ndarray, se: np.ndarray) -> tuple[float, float]:
+    """(error, tolerance) at the point where |diff| is largest relative to its tolerance."""
+    i = int(np.argmax(np.abs(diff) / (Z * se)))
+    return float(abs(diff[i])), float(Z * se[i])
+
+
+# ------------------------------------------------------------------ geometric CLV
+def geometric(scale: float = 1.0) -> list[Check]:
+    """Mean discounted value of a customer acquired at month 0, over the horizon and over
+    a lifetime (with the residual value), against m·Σ q^t and m·(1 − p)/(d + p)."""
+    from .runner import run
+
+    s = _scenario("geometric", scale)
+    seg = next(iter(s.market.segments.values()))
+    prop = next(iter(s.propositions.values()))
+    p, m = seg.churn.constant, prop.price - prop.unit_cost
+    d = monthly_rate(s.economics.discount_rate_annual)
+    q = (1 - p) / (1 + d)
+    horizon = s.simulation.horizon_months
+    result = run(s)
+    n = len(result.customers)
+    value = result.customers["value"].to_numpy()
+    lifetime = value + result.customers["residual_value"].to_numpy()
+    t = np.arange(1, horizon + 1)
+    expected_path = m * q * (1 - q**t) / (1 - q)
+    simulated_path = np.cumsum(result.monthly["net_cash_flow"]
+                               * result.monthly["discount_factor"]).to_numpy() / n
+    how = f"{Z:g} standard errors of the mean over {n:,} customers"
+    return [
+        Check("geometric CLV over the horizon",
+              f"m·q(1 − q^H)/(1 − q), q = (1 − p)/(1 + d); m = {m:g}, p = {p:g}, H = {horizon}",
+              float(value.mean()), float(expected_path[-1]),
+              abs(float(value.mean() - expected_path[-1])),
+              Z * float(value.std(ddof=1)) / math.sqrt(n), how, t, simulated_path,
+              expected_path, "month", "mean discounted value per customer (currency)"),
+        Check("geometric CLV, lifetime (with residual value)",
+              "m·(1 − p)/(d + p) (Fader & Hardie 2012: margins at each period's end, "
+              "acquisition period excluded)",
+              float(lifetime.mean()), m * (1 - p) / (d + p),
+              abs(float(lifetime.mean()) - m * (1 - p) / (d + p)),
+              Z * float(lifetime.std(ddof=1)) / math.sqrt(n), how),
+    ]
+
+
+# ------------------------------------------------------------------ sBG retention
+def sbg_survival(alpha: float, beta: float, periods: np.ndarray) -> np.ndarray:
+    """Shifted-beta-geometric survival S(t) = B(α, β + t) / B(α, β) (Fader & Hardie 2007)."""
+    return np.exp(betaln(alpha, beta + np.asarray(periods, dtype=float)) - betaln(alpha, beta))
+
+
+def sbg(scale: float = 1.0, renewal_every_months: int = 1) -> Check:
+    """Share of the month-0 cohort still active after each churn opportunity."""
+    from .runner import run
+
+    months = 60 if renewal_every_months > 1 else None
+    changes = {"behaviour.lifecycle.renewal_every_months": renewal_every_months}
+    if months:
+        changes["simulation.horizon_months"] = months
+    s = _scenario("sbg", scale, changes)
+    churn = next(iter(s.market.segments.values())).churn
+    result = run(s)
+    n = s.market.population
+    active = n - result.monthly["departed"].to_numpy()
+    month = result.monthly["month"].to_numpy()
+    at = month % renewal_every_months == 0
+    opportunities = month[at] // renewal_every_months
+    simulated = active[at] / n
+    expected = sbg_survival(churn.alpha, churn.beta, opportunities)
+    error, tolerance = _worst(simulated - expected, np.sqrt(expected * (1 - expected) / n))
+    rhythm = "monthly" if renewal_every_months == 1 else f"every {renewal_every_months} months"
+    return Check(f"sBG retention, churn {rhythm}",
+                 f"S(t) = B(α, β + t)/B(α, β); α = {churn.alpha:g}, β = {churn.beta:g}",
+                 float(simulated[-1]), float(expected[-1]), error, tolerance,
+                 f"{Z:g} binomial standard errors √(S(1 − S)/n), n = {n:,}, at the worst of "
+                 f"{len(simulated)} points", opportunities, simulated, expected,
+                 "churn opportunities", "share of the cohort still active")
+
+
+# ------------------------------------------------------------------ Bass diffusion
+def bass_recursion(p: float, q: float, months: int) -> np.ndarray:
+    """Discrete Bass adoption F(1..months) from F(0) = 0: F' = F + (1 − F)(p + qF)."""
+    f, out = 0.0, []
+    for _ in range(months):
+        f = f + (1 - f) * min(p + q * f, 1.0)
+        out.append(f)
+    return np.array(out)
+
+
+def bass(scale: float = 1.0, replications: int = 6) -> Check:
+    """Mean adoption curve over replications against the discrete Bass recursion."""
+    from .runner import run
+
+    s = _scenario("bass", scale)
+    seg = next(iter(s.market.segments.values()))
+    n = s.market.population
+    paths = np.array([
+        (n - run(s, replication=r).monthly["prospect"].to_numpy()) / n
+        for r in range(replications)])
+    simulated = paths.mean(axis=0)
+    expected = bass_recursion(seg.innovation, seg.word_of_mouth, s.simulation.horizon_months)
+    # Spread across replications; never below the binomial error of one month's draws.
+    se = np.maximum(paths.std(axis=0, ddof=1),
+                    np.sqrt(expected * (1 - expected) / n)) / math.sqrt(replications)
+    error, tolerance = _worst(simulated - expected, se)
+    month = np.arange(1, len(expected) + 1)
+    return Check("Bass diffusion", f"F(t+1) = F(t) + (1 − F(t))(p + q F(t)); p = "
+                 f"{seg.innovation:g}, q = {seg.word_of_mouth:g}",
+                 float(simulated[-1]), float(expected[-1]), error, tolerance,
+                 f"{Z:g} standard errors of the mean over {replications} replications of "
+                 f"{n:,} (at the worst month)", month, simulated, expected, "month",
+                 "share of the population adopted")
+
+
+# ------------------------------------------------------------------ Erlang C
+WESTBAY = {"load": 48.0, "agents": 55, "handle": 240.0, "target": 15.0,
+           "waiting": 0.24, "service_level": 0.85, "asa": 8.2}
+"""The Erlang C worked example of Westbay Engineers ("The Erlang-C formula"): 360 calls
+per half hour of 4 minutes (48 erlangs), 55 agents, a 15-second target; published, rounded:
+probability of waiting 24 %, average speed of answer 8.2 s, service level 85 %."""
+
+
+def erlang(scale: float = 1.0) -> list[Check]:
+    """The formulas against a published worked example, and the simulated call centre
+    against the formulas for its load."""
+    from .runner import run
+
+    w = WESTBAY
+    published = [
+        service.erlang_c(w["load"], w["agents"]) - w["waiting"],
+        service.service_level(w["load"], w["agents"], w["target"], w["handle"])
+        - w["service_level"],
+        service.average_speed_of_answer(w["load"], w["agents"], w["handle"]) - w["asa"],
+    ]
+    # Published as whole percent and tenths of a second: half a unit of the last digit.
+    rounding = [0.005, 0.005, 0.05]
+    worst = int(np.argmax(np.abs(published) / rounding))
+
+    s = _scenario("erlang", scale)
+    channel_name, channel = next((k, c) for k, c in s.channels.items() if c.human)
+    agents = s.strategies[s.compare[0]].staffing[channel_name]
+    monthly = run(s).monthly
+    contacts = monthly["contacts"].to_numpy()
+    formula = np.array([
+        service.service_level(float(service.offered_load(c, channel.hours_per_month,
+                                                         channel.peak_to_average,
+                                                         channel.handle_time_seconds)),
+                              agents, channel.service_target_seconds,
+                              channel.handle_time_seconds) for c in contacts])
+    reported = monthly[f"service_level_{channel_name}"].to_numpy()
+    answered = monthly[f"answered_in_time_{channel_name}"].to_numpy()
+    expected_answered = float((contacts * formula).sum())
+    se = math.sqrt(float((contacts * formula * (1 - formula)).sum()))
+    month = monthly["month"].to_numpy()
+    return [
+        Check("Erlang C worked example (Westbay)",
+              "C(A, N), SL = 1 − C·e^(−(N − A)T/h), ASA = C·h/(N − A); A = 48, N = 55",
+              [w["waiting"], w["service_level"], w["asa"]][worst] + published[worst],
+              [w["waiting"], w["service_level"], w["asa"]][worst], abs(published[worst]),
+              rounding[worst], "half a unit in the last published digit"),
+        Check("simulated service level reported for its load",
+              "Erlang C service level of each month's peak-hour load and staffing",
+              float(reported.mean()), float(formula.mean()),
+              float(np.abs(reported - formula).max()), 1e-12,
+              "exact up to floating-point rounding", month, reported, formula, "month",
+              "share answered within target"),
+        Check("contacts answered within target",
+              "Σ contacts × service level (each contact answered with that probability)",
+              float(answered.sum()), expected_answered,
+              abs(float(answered.sum()) - expected_answered), Z * se,
+              f"{Z:g} binomial standard errors of the total over {contacts.sum():,} contacts",
+              month, answered / contacts, formula, "month",
+              "share answered within target"),
+    ]
+
+
+def all_checks(scale: float = 1.0) -> list[Check]:
+    """Every docking check, at ``scale`` times the validation scenarios' size."""
+    return [*geometric(scale), sbg(scale), sbg(scale, renewal_every_months=12), bass(scale),
+            *erlang(scale)]
+
+
+# ------------------------------------------------------------------ report
+def write_report(checks: list[Check], folder: Path) -> Path:
+    """Write ``folder/validation.md`` with the table of checks and one plot per check."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    images = folder / "validation"
+    images.mkdir(parents=True, exist_ok=True)
+    lines = ["# Validation: docking to closed forms", "",
+             "Generated by `cvm validate`; each mechanism is isolated by a scenario in "
+             "`scenarios/validation/` and compared with the closed form it must reproduce. "
+             "Tolerances come from the run's own sampling error.", "",
+             "| check | reference | simulated | closed form | error | tolerance | pass |",
+             "|---|---|---|---|---|---|---|"]
+    for c in checks:
+        lines.append(f"| {c.name} | {c.reference} | {c.simulated:.6g} | {c.expected:.6g} | "
+                     f"{c.error:.3g} | {c.tolerance:.3g} ({c.how}) | "
+                     f"{'yes' if c.passed else '**NO**'} |")
+    lines.append("")
+    for c in checks:
+        if not len(c.x):
+            continue
+        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        ax.plot(c.x, c.reference_curve, color="black", lw=1.5, label="closed form")
+        ax.plot(c.x, c.simulated_curve, "o", ms=3, color="tab:orange", label="simulated")
+        ax.set(xlabel=c.xlabel, ylabel=c.ylabel, title=c.name)
+        ax.grid(alpha=0.3)
+        ax.legend()
+        fig.tight_layout()
+        path = images / (re.sub(r"[^a-z0-9]+", "_", c.name.lower()).strip("_") + ".png")
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
+        lines += [f"![{c.name}](validation/{path.name})", ""]
+    out = folder / "validation.md"
+    out.write_text("\n".join(lines), encoding="utf-8")
+    return out

@@ -1,17 +1,20 @@
 """CVM-Sim: agent-based simulation of customer value management strategies.
 
 ``load_scenario`` and ``ScenarioError`` import at once; the engine (and with it mesa)
-is imported on first use of ``run`` or ``CVMModel``, so validating a file stays quick.
+is imported on first use of ``run``, ``CVMModel`` or ``sweep``, so validating a file stays
+quick.
 """
 
 from .scenario import STAGES, Scenario, ScenarioError, load_scenario
 
-__all__ = ["STAGES", "CVMModel", "RunResult", "Scenario", "ScenarioError", "load_scenario",
-           "monte_carlo", "run"]
+__all__ = ["STAGES", "CVMModel", "RunResult", "Scenario", "ScenarioError", "SweepResult",
+           "load_scenario", "monte_carlo", "run", "sweep"]
 __version__ = "0.1.0"
 
+# The sweep lives in ``sweeps``: a submodule named ``sweep`` would replace the function
+# ``sim.sweep`` as soon as it is imported.
 _LAZY = {"CVMModel": "model", "RunResult": "runner", "run": "runner",
-         "monte_carlo": "experiment"}
+         "monte_carlo": "experiment", "SweepResult": "sweeps", "sweep": "sweeps"}
 _SUBMODULES = ("agents", "experiment", "metrics", "model", "report", "strategies")
 
 

@@ -137,10 +137,11 @@ class ResultStore:
             if not resume:
                 raise ScenarioError(f"results folder {self.path} already holds an experiment;"
                                     " add --resume to finish it or choose another --out")
-            for key in ("scenario_hash", "seed", "engine"):
+            for key in ("kind", "scenario_hash", "seed", "engine"):
                 if old.get(key) != manifest.get(key):
                     raise ScenarioError(f"cannot resume {self.path}: it was made with a "
-                                        f"different {key.replace('_', ' ')}")
+                                        f"different {key.replace('_', ' ')} "
+                                        f"({old.get(key)!s:.16})")
         self.runs.mkdir(parents=True, exist_ok=True)
         for leftover in self.runs.glob("*.partial"):  # from a run killed while writing
             shutil.rmtree(leftover, ignore_errors=True)
@@ -409,8 +410,9 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     cap = max_replications or 10 * replications
     store = ResultStore(out)
     store.prepare({
-        "scenario_name": scenario.name, "scenario_hash": scenario_hash(scenario),
-        "seed": seed, "replications": replications, "strategies": strategies,
+        "kind": "comparison", "scenario_name": scenario.name,
+        "scenario_hash": scenario_hash(scenario), "seed": seed,
+        "replications": replications, "strategies": strategies,
         "horizon_months": scenario.simulation.horizon_months, "engine": engine,
         "target_ci": target_ci, "command": command or " ".join(sys.argv),
         "versions": versions(), "created": datetime.now(UTC).isoformat(timespec="seconds"),

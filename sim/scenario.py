@@ -421,6 +421,65 @@ class Simulation(_Frozen):
         20, description="Monte Carlo replications per strategy.")
 
 
+# --------------------------------------------------------------------- sweeps
+class SweepParameter(_Frozen):
+    """The values one scenario key takes in a sweep, in that key's own unit: a list of
+    ``values`` (grid), or a range ``low``..``high`` (sampled by lhs, sobol and morris, or
+    cut into ``levels`` evenly spaced values by a grid)."""
+
+    values: tuple[Real, ...] | None = Field(
+        None, min_length=1, description="grid: the values the key takes (its own unit).")
+    low: Real | None = Field(None, description="Lower end of the range (the key's unit).")
+    high: Real | None = Field(None, description="Upper end of the range (the key's unit).")
+    levels: Annotated[int, Field(ge=2), _WHOLE] | None = Field(
+        None, description="grid over a range: this many evenly spaced values, low and high "
+                          "included.")
+
+    @model_validator(mode="after")
+    def _one_form(self) -> SweepParameter:
+        ranged = self.low is not None or self.high is not None
+        if ranged == (self.values is not None):
+            raise ValueError("give either values, or low and high (exactly one form)")
+        if ranged and (self.low is None or self.high is None):
+            raise ValueError("a range needs both low and high")
+        if ranged and self.low >= self.high:
+            raise ValueError(f"low must be less than high (got low {self.low:g}, "
+                             f"high {self.high:g})")
+        if self.levels is not None and not ranged:
+            raise ValueError("levels cuts a range: give low and high with it, not values")
+        return self
+
+
+class Sweep(_Frozen):
+    """Vary scenario keys over a design and analyse how one outcome responds (``cvm sweep``).
+
+    The analysed response is, per point and replication, the paired difference of
+    ``outcome`` between ``compare[1]`` and ``compare[0]`` (e.g. the equity gain of
+    segmentation over GSP) when two or more strategies are compared, else the level of
+    ``outcome`` under ``compare[0]``. Replication r uses the same random streams at every
+    point (common random numbers), so differences between points are not luck.
+    """
+
+    design: Literal["grid", "lhs", "sobol", "morris"] = Field(
+        description="grid: every combination of the values; lhs: Latin hypercube sample of "
+                    "the ranges (rank correlations); sobol: Saltelli/Sobol' sample and "
+                    "first- and total-order indices; morris: elementary-effects screening.")
+    parameters: dict[str, SweepParameter] = Field(
+        min_length=1, description="Keys to vary, by dotted scenario path "
+                                  "(strategies.segmented.data_quality), each with its values "
+                                  "or range. Whole-number keys get rounded values.")
+    samples: Annotated[int, Field(ge=1), _WHOLE] | None = Field(
+        None, description="lhs: points; sobol: base sample N (a power of 2; N × (parameters "
+                          "+ 2) points); morris: trajectories (N × (parameters + 1) points). "
+                          "Not used by grid.")
+    replications: Annotated[int, Field(ge=2), _WHOLE] | None = Field(
+        None, description="Replications per point and strategy (default: "
+                          "simulation.replications).")
+    outcome: str = Field(
+        "customer_equity", description="Summary metric analysed (see sim.metrics."
+                                       "SUMMARY_METRICS).")
+
+
 class Scenario(_Frozen):
     """A complete, validated scenario. Build one with :func:`load_scenario`."""
 
@@ -435,6 +494,8 @@ class Scenario(_Frozen):
     strategies: dict[str, Strategy] = Field(min_length=1)
     compare: tuple[str, ...] = Field(
         min_length=1, description="Strategies to compare; the first is the baseline.")
+    sweep: Sweep | None = Field(
+        None, description="Parameter sweep run by `cvm sweep` (ignored by `cvm run`).")
 
     _raw: dict = PrivateAttr(default_factory=dict)
     _source: str | None = PrivateAttr(default=None)
@@ -446,6 +507,12 @@ class Scenario(_Frozen):
             raise ScenarioError(message, path)
         return self
 
+    @model_validator(mode="after")
+    def _sweep_block(self) -> Scenario:
+        for path, message in _sweep_errors(self):
+            raise ScenarioError(message, path)
+        return self
+
     @property
     def source(self) -> str | None:
         """The file this scenario was loaded from, if any."""
@@ -454,6 +521,26 @@ class Scenario(_Frozen):
     def to_dict(self) -> dict:
         """The resolved scenario as plain data (``extends`` applied)."""
         return copy.deepcopy(self._raw) if self._raw else self.model_dump(mode="json")
+
+    def value(self, dotted: str) -> Any:
+        """The value at a dotted key path, defaults included (``"market.population"``).
+
+        Raises:
+            ScenarioError: the path names no key (with a did-you-mean).
+        """
+        node: Any = self.model_dump()
+        parts = dotted.split(".")
+        for depth, key in enumerate(parts):
+            if isinstance(node, list | tuple) and key.isdigit() and int(key) < len(node):
+                node = node[int(key)]
+            elif isinstance(node, Mapping) and key in node:
+                node = node[key]
+            elif isinstance(node, Mapping):
+                raise ScenarioError(f"unknown key '{key}'{_did_you_mean(key, node)}", dotted)
+            else:
+                raise ScenarioError(f"'{'.'.join(parts[:depth])}' holds a value, not keys",
+                                    dotted)
+        return node
 
     def override(self, changes: Mapping[str, Any]) -> Scenario:
         """A new validated scenario with dotted-path keys replaced.
@@ -524,6 +611,62 @@ def _reference_errors(s: Scenario):
     for i, name in enumerate(s.compare):
         if name not in s.strategies:
             yield f"compare.{i}", _no_such("strategy", name, s.strategies)
+
+
+def _sweep_errors(s: Scenario):
+    """Yield (path, message) for a sweep block that does not fit its design or scenario.
+
+    Each varied key must name a number of the scenario, and the scenario must stay valid
+    at the ends of its range (or at each of its values): it is overridden with each and
+    validated, so a bad path gets the same did-you-mean as a bad key in a file.
+    """
+    sweep = s.sweep
+    if sweep is None:
+        return
+    from .metrics import SUMMARY_METRICS  # here: the engine is only needed with a sweep
+
+    if sweep.outcome not in SUMMARY_METRICS:
+        yield "sweep.outcome", _no_such("summary metric", sweep.outcome, SUMMARY_METRICS)
+    if sweep.design == "grid" and sweep.samples is not None:
+        yield "sweep.samples", "a grid takes no samples: its points are every combination"
+    if sweep.design != "grid" and sweep.samples is None:
+        yield "sweep.samples", f"a {sweep.design} design needs samples"
+    if sweep.design == "sobol" and sweep.samples and sweep.samples & (sweep.samples - 1):
+        # Sobol' sequences keep their balance only over powers of 2 points.
+        yield "sweep.samples", f"a sobol design needs a power of 2 (got {sweep.samples})"
+    data = s.model_dump(mode="json", exclude={"sweep"})
+    for dotted, param in sweep.parameters.items():
+        where = f"sweep.parameters.{dotted}"
+        if sweep.design == "grid" and param.values is None and param.levels is None:
+            yield where, "a grid over a range needs levels (or give values)"
+        if sweep.design != "grid" and param.values is None and param.levels is not None:
+            yield where, f"a {sweep.design} design samples the range: levels is for grids"
+        if sweep.design != "grid" and param.values is not None:
+            yield where, f"a {sweep.design} design samples a range: give low and high"
+        try:
+            current = s.value(dotted)
+        except ScenarioError as err:
+            yield where, err.message
+            continue
+        if type(current) not in (int, float):
+            yield where, f"a sweep varies numbers, and this key holds {_show(current)}"
+            continue
+        probes = param.values if param.values is not None else (param.low, param.high)
+        for probe in probes:
+            value = round(probe) if type(current) is int else probe
+            trial = copy.deepcopy(data)
+            _set_path(trial, dotted, value)
+            try:
+                Scenario.model_validate(trial)
+            except ValidationError as err:
+                problem = _from_pydantic(err, trial, None, {})
+            except ScenarioError as err:
+                problem = err
+            else:
+                continue
+            inner = "" if problem.path == dotted else f"{problem.path}: "
+            yield where, f"the scenario is invalid at {value:g}: {inner}{problem.message}"
+            break
 
 
 def _unknown(mapping, known, path, what):

@@ -257,3 +257,15 @@ def test_killed_experiment_resumes_to_identical_tables(small_file, tmp_path, sig
     clean = cli(*[a if a != str(out) else str(tmp_path / "clean") for a in args])
     assert clean.returncode == 0, clean.stderr
     assert_same_tables(out, tmp_path / "clean")
+
+
+def test_a_comparison_does_not_resume_a_sweep_folder(small, tmp_path):
+    import json as json_
+
+    out = tmp_path / "out"
+    monte_carlo(small, out=out, workers=1, replications=2)
+    manifest = json_.loads((out / "manifest.json").read_text())
+    manifest["kind"] = "sweep"
+    (out / "manifest.json").write_text(json_.dumps(manifest))
+    with pytest.raises(sim.ScenarioError, match="different kind"):
+        monte_carlo(small, out=out, workers=1, replications=2, resume=True)

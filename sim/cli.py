@@ -128,6 +128,77 @@ def cmd_run(args) -> int:
     return 0
 
 
+def cmd_sweep(args) -> int:
+    # Imported here so that bad-input errors stay fast.
+    from .experiment import ResultStore
+    from .sweeps import format_sweep, sweep
+
+    scenario = _load(args)
+    for option, least in (("replications", 2), ("workers", 1)):
+        value = getattr(args, option)
+        if value is not None and value < least:
+            raise ScenarioError(f"must be at least {least} (got {value})", "", f"--{option}")
+    out = args.out or str(Path("results") / f"{scenario.name or 'experiment'}-sweep")
+    try:
+        result = sweep(scenario, out=out, replications=args.replications,
+                       workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+                       resume=args.resume, progress=not args.quiet,
+                       command=" ".join(["cvm", "sweep", *sys.argv[1:]]))
+    except KeyboardInterrupt:
+        saved = len(ResultStore(out).done())
+        print(f"interrupted: {saved} finished runs are saved in {out}; rerun the same "
+              "command with --resume to run only what is missing", file=sys.stderr)
+        return 130
+    if result.failures:
+        print(f"error: {len(result.failures)} run(s) failed: "
+              f"{', '.join(result.failures)}. Their errors are in {result.path}/runs/"
+              f"*.error.txt; fix the cause and rerun the same command with --resume to "
+              f"run only what is missing.", file=sys.stderr)
+        return 1
+    print(format_sweep(result, scenario))
+    return 0
+
+
+def cmd_validate(args) -> int:
+    from .validation import all_checks, write_report
+
+    checks = all_checks(scale=args.scale)
+    for c in checks:
+        mark = "pass" if c.passed else "FAIL"
+        print(f"{mark}  {c.name}: simulated {c.simulated:.6g}, closed form {c.expected:.6g}, "
+              f"error {c.error:.3g} (tolerance {c.tolerance:.3g})")
+    report = write_report(checks, Path(args.out))
+    failed = [c.name for c in checks if not c.passed]
+    print(f"report: {report}")
+    if failed:
+        print(f"error: {len(failed)} check(s) failed: {', '.join(failed)}", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_calibrate(args) -> int:
+    # Imported here so that the other commands do not load scipy's optimisers.
+    from .calibrate import fit_sbg, format_fit, survival_from_csv
+
+    for option in ("periods", "cohort_size"):
+        value = getattr(args, option)
+        if value is not None and value < 1:
+            raise ScenarioError(f"must be at least 1 (got {value})", "",
+                                f"--{option.replace('_', '-')}")
+    survival = survival_from_csv(args.file)
+    shares = survival[0] == 1.0
+    if args.cohort_size is not None and not shares and args.cohort_size != survival[0]:
+        raise ScenarioError(f"{args.file} holds counts of a cohort of {survival[0]:,.0f}: "
+                            "give a cohort size only with shares", "", "--cohort-size")
+    try:
+        fit = fit_sbg(survival, args.cohort_size)
+    except ValueError as err:  # the table is valid, but the model cannot be fitted to it
+        raise ScenarioError(str(err), "", args.file) from None
+    print(format_fit(fit, survival, args.periods or 2 * fit.periods, source=args.file,
+                     segment=args.segment, assumed_size=shares and args.cohort_size is None))
+    return 0
+
+
 def cmd_schema(args) -> int:
     print(json.dumps(json_schema(), indent=2))
     return 0
@@ -161,6 +232,41 @@ def build_parser() -> argparse.ArgumentParser:
                    help="cap for --target-ci (default: 10 × replications)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
+    p = sub.add_parser("sweep", help="vary scenario keys by the scenario's sweep block and "
+                                     "analyse how the strategies' result responds")
+    p.add_argument("scenario", help="scenario YAML file with a sweep block")
+    p.add_argument("--replications", type=int,
+                   help="replications per point and strategy (default: the sweep's, else "
+                        "the scenario's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario value by dotted path (repeatable)")
+    p.add_argument("--out", help="results folder (default: results/<scenario name>-sweep)")
+    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local process pool, or Dask distributed")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    p.add_argument("--resume", action="store_true",
+                   help="finish the sweep in --out, running only missing runs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=cmd_sweep)
+    p = sub.add_parser("validate", help="dock every mechanism to its closed form and write "
+                                        "docs/validation.md")
+    p.add_argument("--out", default="docs", help="folder for validation.md (default: docs)")
+    p.add_argument("--scale", type=float, default=1.0,
+                   help="size of the validation markets relative to full size (default 1)")
+    p.set_defaults(func=cmd_validate)
+    p = sub.add_parser("calibrate", help="fit a segment's churn (alpha, beta) to a cohort's "
+                                         "survival table (shifted-beta-geometric)")
+    p.add_argument("file", help="CSV with a column survival (shares from 1) or customers / "
+                                "active (counts), one row per period from period 0")
+    p.add_argument("--periods", type=int,
+                   help="project survival to this period (default: twice the observed)")
+    p.add_argument("--segment", default="SEGMENT",
+                   help="segment named in the YAML snippet (default: SEGMENT)")
+    p.add_argument("--cohort-size", type=int,
+                   help="customers behind a table of shares (default 1000; the standard "
+                        "errors scale as 1/√size)")
+    p.set_defaults(func=cmd_calibrate)
     p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
     p.set_defaults(func=cmd_schema)
     return parser

@@ -1,4 +1,5 @@
-"""Command line: ``cvm run``, ``cvm schema`` (``python run_scenario.py`` is ``cvm run``).
+"""Command line: ``cvm run``, ``sweep``, ``validate``, ``calibrate``, ``schema``
+(``python run_scenario.py`` is ``cvm run``).
 
 Exit codes: 0 ok, 2 bad input (one clear message, no traceback), 1 internal error.
 A bad-input message reads ``WHERE: key.path: what is wrong``, WHERE being ``FILE:LINE``
@@ -76,9 +77,30 @@ def format_comparison(table, strategies: list[str]) -> str:
     return "\n".join(lines)
 
 
+def _experiment(out: str, start):
+    """Run ``start()`` (an experiment writing to ``out``); on an interrupt or failed runs,
+    say what was saved and how to finish, and return the exit code instead of a result."""
+    from .experiment import ResultStore
+
+    try:
+        result = start()
+    except KeyboardInterrupt:
+        saved = len(ResultStore(out).done())
+        print(f"interrupted: {saved} finished runs are saved in {out}; rerun the same "
+              "command with --resume to run only what is missing", file=sys.stderr)
+        return 130
+    if result.failures:
+        print(f"error: {len(result.failures)} run(s) failed: "
+              f"{', '.join(result.failures)}. Their errors are in {result.path}/runs/"
+              f"*.error.txt; fix the cause and rerun the same command with --resume to "
+              f"run only what is missing.", file=sys.stderr)
+        return 1
+    return result
+
+
 def cmd_run(args) -> int:
     # Imported here so that `cvm schema` and bad-input errors stay fast.
-    from .experiment import ResultStore, monte_carlo
+    from .experiment import monte_carlo
 
     scenario = _load(args)
     if args.strategy:
@@ -98,24 +120,14 @@ def cmd_run(args) -> int:
     if args.target_ci is not None and args.target_ci <= 0:
         raise ScenarioError(f"must be positive (got {args.target_ci})", "", "--target-ci")
     out = args.out or str(Path("results") / (scenario.name or "experiment"))
-    try:
-        result = monte_carlo(
-            scenario, replications=args.replications, seed=args.seed, out=out,
-            workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-            engine=args.engine, resume=args.resume, target_ci=args.target_ci,
-            max_replications=args.max_replications, progress=not args.quiet,
-            command=" ".join(["cvm", "run", *sys.argv[1:]]))
-    except KeyboardInterrupt:
-        saved = len(ResultStore(out).done())
-        print(f"interrupted: {saved} finished runs are saved in {out}; rerun the same "
-              "command with --resume to run only what is missing", file=sys.stderr)
-        return 130
-    if result.failures:
-        print(f"error: {len(result.failures)} run(s) failed: "
-              f"{', '.join(result.failures)}. Their errors are in {result.path}/runs/"
-              f"*.error.txt; fix the cause and rerun the same command with --resume to "
-              f"run only what is missing.", file=sys.stderr)
-        return 1
+    result = _experiment(out, lambda: monte_carlo(
+        scenario, replications=args.replications, seed=args.seed, out=out,
+        workers=args.workers, executor=args.executor, scheduler=args.scheduler,
+        engine=args.engine, resume=args.resume, target_ci=args.target_ci,
+        max_replications=args.max_replications, progress=not args.quiet,
+        command=" ".join(["cvm", "run", *sys.argv[1:]])))
+    if isinstance(result, int):
+        return result
     strategies = list(scenario.compare)
     print(f"{scenario.name or args.scenario}: {result.replications} replications × "
           f"{len(strategies)} strategies, seed {result.summaries['seed'].iloc[0]}, "
@@ -130,7 +142,6 @@ def cmd_run(args) -> int:
 
 def cmd_sweep(args) -> int:
     # Imported here so that bad-input errors stay fast.
-    from .experiment import ResultStore
     from .sweeps import format_sweep, sweep
 
     scenario = _load(args)
@@ -139,22 +150,12 @@ def cmd_sweep(args) -> int:
         if value is not None and value < least:
             raise ScenarioError(f"must be at least {least} (got {value})", "", f"--{option}")
     out = args.out or str(Path("results") / f"{scenario.name or 'experiment'}-sweep")
-    try:
-        result = sweep(scenario, out=out, replications=args.replications,
-                       workers=args.workers, executor=args.executor, scheduler=args.scheduler,
-                       resume=args.resume, progress=not args.quiet,
-                       command=" ".join(["cvm", "sweep", *sys.argv[1:]]))
-    except KeyboardInterrupt:
-        saved = len(ResultStore(out).done())
-        print(f"interrupted: {saved} finished runs are saved in {out}; rerun the same "
-              "command with --resume to run only what is missing", file=sys.stderr)
-        return 130
-    if result.failures:
-        print(f"error: {len(result.failures)} run(s) failed: "
-              f"{', '.join(result.failures)}. Their errors are in {result.path}/runs/"
-              f"*.error.txt; fix the cause and rerun the same command with --resume to "
-              f"run only what is missing.", file=sys.stderr)
-        return 1
+    result = _experiment(out, lambda: sweep(
+        scenario, out=out, replications=args.replications, workers=args.workers,
+        executor=args.executor, scheduler=args.scheduler, resume=args.resume,
+        progress=not args.quiet, command=" ".join(["cvm", "sweep", *sys.argv[1:]])))
+    if isinstance(result, int):
+        return result
     print(format_sweep(result, scenario))
     return 0
 

@@ -384,7 +384,8 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
                 executor: str = "local", scheduler: str | None = None,
                 engine: str = "vectorized", resume: bool = False,
                 target_ci: float | None = None, max_replications: int | None = None,
-                progress: bool = False, command: str | None = None) -> ExperimentResult:
+                progress: bool = False, command: str | None = None,
+                report: bool = True) -> ExperimentResult:
     """Run every compared strategy for each replication and compare them.
 
     Args:
@@ -399,6 +400,7 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
             difference is below this (currency), or ``max_replications`` is reached.
         max_replications: Cap for ``target_ci`` (default 10 × replications).
         progress: Show a progress bar on standard error.
+        report: Write the charts and ``report.html`` (about 2 s).
     """
     seed = scenario.simulation.seed if seed is None else int(seed)
     replications = replications or scenario.simulation.replications
@@ -456,9 +458,10 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     store.combine(ordered)
     table.to_csv(out / "comparison.csv", index=False)
     _finish_manifest(out, n, stopped)
-    from .report import write_report
+    if report:
+        from .report import write_report
 
-    write_report(out)
+        write_report(out)
     return ExperimentResult(out, summaries, table, n, {}, stopped)
 
 

@@ -205,50 +205,42 @@ def cmd_schema(args) -> int:
     return 0
 
 
+def _experiment_options(p: argparse.ArgumentParser, what: str, default_out: str) -> None:
+    """Options shared by the commands that run many simulations (cvm run, cvm sweep)."""
+    p.add_argument("scenario", help="scenario YAML file")
+    p.add_argument("--replications", type=int,
+                   help="replications per strategy (and sweep point; default: the file's)")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a scenario value by dotted path (repeatable)")
+    p.add_argument("--out", help=f"results folder (default: {default_out})")
+    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
+    p.add_argument("--executor", choices=("local", "dask"), default="local",
+                   help="local process pool, or Dask distributed")
+    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
+    p.add_argument("--resume", action="store_true",
+                   help=f"finish the {what} in --out, running only missing runs")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cvm", description="Simulate customer value management strategies.")
     sub = parser.add_subparsers(dest="command", required=True)
     p = sub.add_parser("run", help="run a scenario's strategies and compare them")
-    p.add_argument("scenario", help="scenario YAML file")
+    _experiment_options(p, "experiment", "results/<scenario name>")
     p.add_argument("--strategy", action="append",
                    help="strategy to run (repeatable; default: the scenario's compare list)")
-    p.add_argument("--replications", type=int,
-                   help="replications per strategy (default: the scenario's)")
     p.add_argument("--seed", type=int, help="root seed (default: the scenario's)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario value by dotted path (repeatable)")
-    p.add_argument("--out", help="results folder (default: results/<scenario name>)")
-    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local",
-                   help="local process pool, or Dask distributed")
-    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
     p.add_argument("--engine", choices=("vectorized", "agents"), default="vectorized")
-    p.add_argument("--resume", action="store_true",
-                   help="finish the experiment in --out, running only missing runs")
     p.add_argument("--target-ci", type=float, metavar="X",
                    help="add replications until every paired equity difference has a 95 %% "
                         "CI half-width below X (currency)")
     p.add_argument("--max-replications", type=int,
                    help="cap for --target-ci (default: 10 × replications)")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=cmd_run)
     p = sub.add_parser("sweep", help="vary scenario keys by the scenario's sweep block and "
                                      "analyse how the strategies' result responds")
-    p.add_argument("scenario", help="scenario YAML file with a sweep block")
-    p.add_argument("--replications", type=int,
-                   help="replications per point and strategy (default: the sweep's, else "
-                        "the scenario's)")
-    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario value by dotted path (repeatable)")
-    p.add_argument("--out", help="results folder (default: results/<scenario name>-sweep)")
-    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
-    p.add_argument("--executor", choices=("local", "dask"), default="local",
-                   help="local process pool, or Dask distributed")
-    p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")
-    p.add_argument("--resume", action="store_true",
-                   help="finish the sweep in --out, running only missing runs")
-    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    _experiment_options(p, "sweep", "results/<scenario name>-sweep")
     p.set_defaults(func=cmd_sweep)
     p = sub.add_parser("validate", help="dock every mechanism to its closed form and write "
                                         "docs/validation.md")

@@ -110,6 +110,22 @@ class FrozenDict(dict):
         return FrozenDict({k: copy.deepcopy(v, memo) for k, v in self.items()})
 
 
+def _pair_or_single(pair: tuple, single, pair_names: tuple[str, str], single_name: str,
+                    pair_means: str) -> bool:
+    """Check that exactly one of two forms is given: both of ``pair``, or ``single``.
+
+    Returns True for the pair form. Raises ValueError naming the keys otherwise.
+    """
+    paired = any(v is not None for v in pair)
+    first, second = pair_names
+    if paired == (single is not None):
+        raise ValueError(f"give either {first} and {second}, or {single_name} "
+                         "(exactly one form)")
+    if paired and any(v is None for v in pair):
+        raise ValueError(f"{pair_means} needs both {first} and {second}")
+    return paired
+
+
 class _Frozen(BaseModel):
     # NaN and infinity are never meaningful parameters, and NaN passes every range check.
     model_config = ConfigDict(frozen=True, extra="forbid", validate_default=True,
@@ -141,11 +157,8 @@ class ChurnPropensity(_Frozen):
 
     @model_validator(mode="after")
     def _one_form(self) -> ChurnPropensity:
-        beta_form = self.alpha is not None or self.beta is not None
-        if beta_form == (self.constant is not None):
-            raise ValueError("give either alpha and beta, or constant (exactly one form)")
-        if beta_form and (self.alpha is None or self.beta is None):
-            raise ValueError("a Beta distribution needs both alpha and beta")
+        _pair_or_single((self.alpha, self.beta), self.constant, ("alpha", "beta"), "constant",
+                        "a Beta distribution")
         return self
 
     @property
@@ -437,11 +450,8 @@ class SweepParameter(_Frozen):
 
     @model_validator(mode="after")
     def _one_form(self) -> SweepParameter:
-        ranged = self.low is not None or self.high is not None
-        if ranged == (self.values is not None):
-            raise ValueError("give either values, or low and high (exactly one form)")
-        if ranged and (self.low is None or self.high is None):
-            raise ValueError("a range needs both low and high")
+        ranged = _pair_or_single((self.low, self.high), self.values, ("low", "high"),
+                                 "values", "a range")
         if ranged and self.low >= self.high:
             raise ValueError(f"low must be less than high (got low {self.low:g}, "
                              f"high {self.high:g})")

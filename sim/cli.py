@@ -50,17 +50,13 @@ def _load(args) -> object:
         raise
 
 
-def _number(value: float) -> str:
-    if not np.isfinite(value):
-        return "n/a"
-    return f"{value:,.0f}" if abs(value) >= 100 else f"{value:,.4f}"
-
-
 def format_comparison(table, strategies: list[str]) -> str:
     """The comparison as text: mean [95 % CI] per strategy, then paired differences."""
+    from .report import format_interval, format_number
+
     levels = table[table["kind"] == "level"]
-    cells = {(r.metric, r.strategy): f"{_number(r.mean)} [{_number(r.ci_low)}, "
-             f"{_number(r.ci_high)}]" for r in levels.itertuples()}
+    cells = {(r.metric, r.strategy): f"{format_number(r.mean)} "
+             f"{format_interval(r.ci_low, r.ci_high)}" for r in levels.itertuples()}
     metrics = list(dict.fromkeys(levels["metric"]))
     width = max(len(m) for m in metrics) + 2
     col = max(len(c) for c in cells.values()) + 2
@@ -72,8 +68,9 @@ def format_comparison(table, strategies: list[str]) -> str:
         if r.metric == metrics[0]:
             lines.append(f"\n{r.strategy} − {r.baseline}, paired by replication "
                          f"(share of replications {r.strategy} does better):")
-        lines.append(f"  {r.metric.ljust(width)}{_number(r.mean):>14} "
-                     f"[{_number(r.ci_low)}, {_number(r.ci_high)}]  wins {r.share_won:.0%}")
+        lines.append(f"  {r.metric.ljust(width)}{format_number(r.mean, signed=True):>14} "
+                     f"{format_interval(r.ci_low, r.ci_high, signed=True)}  "
+                     f"wins {r.share_won:.0%}")
     return "\n".join(lines)
 
 
@@ -111,9 +108,9 @@ def cmd_run(args) -> int:
                                     "--strategy")
         scenario = scenario.override({"compare": list(args.strategy)})
     # The scenario's seed was checked when it was loaded; this one bypasses the scenario.
-    for option in ("seed", "replications", "workers", "max_replications"):
+    for option, least in (("seed", 0), ("replications", 2), ("workers", 1),
+                          ("max_replications", 2)):
         value = getattr(args, option)
-        least = 0 if option == "seed" else 1
         if value is not None and value < least:
             raise ScenarioError(f"must be at least {least} (got {value})", "",
                                 f"--{option.replace('_', '-')}")
@@ -163,6 +160,8 @@ def cmd_sweep(args) -> int:
 def cmd_validate(args) -> int:
     from .validation import all_checks, write_report
 
+    if not (np.isfinite(args.scale) and args.scale > 0):
+        raise ScenarioError(f"must be a positive number (got {args.scale})", "", "--scale")
     checks = all_checks(scale=args.scale)
     for c in checks:
         mark = "pass" if c.passed else "FAIL"

@@ -31,6 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .metrics import BETTER
 from .scenario import Scenario, ScenarioError
 
 TABLES = {"summary": "summaries.parquet", "monthly": "monthly.parquet",
@@ -38,13 +39,8 @@ TABLES = {"summary": "summaries.parquet", "monthly": "monthly.parquet",
 """Tables stored for every run, and the folder's file that combines all runs of each."""
 EXECUTORS = ("local", "dask")
 
-METRICS: dict[str, int] = {
-    "customer_equity": +1,
-    "churn_rate_annual": -1,
-    "clv_mean": +1,
-    "acquisitions": +1,
-    "cost_to_serve": -1,
-}
+METRICS: dict[str, int] = {m: BETTER[m] for m in (
+    "customer_equity", "churn_rate_annual", "clv_mean", "acquisitions", "cost_to_serve")}
 """Metrics of the comparison table, with the direction that counts as better."""
 
 
@@ -144,7 +140,10 @@ class ResultStore:
                                         f"({old.get(key)!s:.16})")
         self.runs.mkdir(parents=True, exist_ok=True)
         for leftover in self.runs.glob("*.partial"):  # from a run killed while writing
-            shutil.rmtree(leftover, ignore_errors=True)
+            if leftover.is_dir():
+                shutil.rmtree(leftover, ignore_errors=True)
+            else:
+                leftover.unlink(missing_ok=True)
         _write_atomic(existing, json.dumps(manifest, indent=2, default=str))
 
     def done(self) -> set[str]:
@@ -242,19 +241,34 @@ def _bounded(submit: Callable, collect: Callable, jobs: list[Job], window: int,
              ) -> Iterator[Outcome]:
     """Keep at most ``window`` jobs in flight, so memory does not grow with the number of
     jobs; yield outcomes as they complete."""
-    pending = set()
+    pending, task_of = set(), {}
     queue = iter(jobs)
+
+    def start(job: Job) -> Outcome | None:
+        try:
+            future = submit(job)
+        except Exception:  # noqa: BLE001 - e.g. a pool broken by a dead worker
+            return Outcome(job.task, error=traceback.format_exc())
+        pending.add(future)
+        task_of[future] = job.task
+        return None
+
     for job in queue:
-        pending.add(submit(job))
+        if (failed := start(job)) is not None:
+            yield failed
         if len(pending) >= window:
             break
     while pending:
         done, pending = collect(pending)
         for future in done:
-            yield future.result()
+            try:
+                yield future.result()
+            except Exception:  # noqa: BLE001 - a worker died or was lost: record, go on
+                yield Outcome(task_of[future], error=traceback.format_exc())
+            del task_of[future]
             nxt = next(queue, None)
-            if nxt is not None:
-                pending.add(submit(nxt))
+            if nxt is not None and (failed := start(nxt)) is not None:
+                yield failed
 
 
 def _process_pool(jobs: list[Job], workers: int, folder: Path) -> Iterator[Outcome]:
@@ -403,13 +417,17 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
         report: Write the charts and ``report.html`` (about 2 s).
     """
     seed = scenario.simulation.seed if seed is None else int(seed)
-    replications = replications or scenario.simulation.replications
+    if replications is None:
+        replications = scenario.simulation.replications
     if replications < 2:
         raise ScenarioError("at least 2 replications are needed for confidence intervals",
                             "simulation.replications")
+    if max_replications is not None and (target_ci is None or max_replications < replications):
+        raise ScenarioError("the maximum of replications goes with a target CI and must be at "
+                            f"least the replications ({replications})", "max_replications")
     strategies = list(scenario.compare)
     out = Path(out) if out else Path("results") / (scenario.name or "experiment")
-    cap = max_replications or 10 * replications
+    cap = 10 * replications if max_replications is None else max_replications
     store = ResultStore(out)
     store.prepare({
         "kind": "comparison", "scenario_name": scenario.name,

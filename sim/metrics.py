@@ -41,6 +41,14 @@ SUMMARY_METRICS: dict[str, str] = {
 }
 """Every summary metric and what it measures. A missing or non-finite one is an error."""
 
+BETTER: dict[str, int] = {
+    "customer_equity": +1, "discounted_cash_flow": +1, "residual_value": +1,
+    "churn_rate_annual": -1, "clv_mean": +1, "customers_served": +1, "customers_end": +1,
+    "acquisitions": +1, "winbacks": +1, "churned": -1, "revenue": +1, "costs": -1,
+    "cost_to_serve": -1, "mean_satisfaction_end": +1,
+}
+"""For each summary metric, +1 if more is better for the firm, −1 if less is."""
+
 
 def final_churn_hazard(ctx: Context) -> np.ndarray:
     """Each customer's monthly churn hazard in the final state (no programme)."""

@@ -35,6 +35,8 @@ from pydantic_core import PydanticCustomError
 STAGES: tuple[str, ...] = ("prospect", "acquisition", "growth", "maturity", "decline", "departed")
 """Lifecycle stages in code order; ``STAGES[i]`` is the name of stage code ``i``."""
 ACTIVE_STAGES: tuple[str, ...] = STAGES[1:5]
+STRATEGY_NAME = re.compile(r"[A-Za-z0-9_-]+")
+"""What a strategy may be called: it becomes part of result file names."""
 MAX_POPULATION = 10_000_000
 """Largest market simulated: about 250 bytes of memory per customer, so 2.5 GB."""
 TIERS: tuple[str, ...] = ("A", "B", "C")
@@ -618,9 +620,15 @@ def _reference_errors(s: Scenario):
                 yield f"{base}.staffing.{channel}", _no_such("channel", channel, s.channels)
             elif not s.channels[channel].human:
                 yield f"{base}.staffing.{channel}", "self-service channels have no staff"
+    for name in s.strategies:
+        if not STRATEGY_NAME.fullmatch(name):
+            yield f"strategies.{name}", ("a strategy name may hold only letters, digits, _ "
+                                         "and - (it names result files)")
     for i, name in enumerate(s.compare):
         if name not in s.strategies:
             yield f"compare.{i}", _no_such("strategy", name, s.strategies)
+        elif name in s.compare[:i]:
+            yield f"compare.{i}", f"strategy '{name}' is compared twice"
 
 
 def _sweep_errors(s: Scenario):

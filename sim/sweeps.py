@@ -56,6 +56,7 @@ from .experiment import (
     scenario_hash,
     versions,
 )
+from .metrics import BETTER
 from .scenario import Scenario, ScenarioError, load_scenario
 
 CONFIDENCE = 0.95
@@ -306,7 +307,7 @@ def per_point_tables(summaries: pd.DataFrame, points: pd.DataFrame, strategies: 
         ``diff_ci_high``, ``share_won``: the paired difference from ``strategies[0]`` and
         the share of replications the strategy does better (NaN for ``strategies[0]``).
     """
-    metrics = {**METRICS, outcome: METRICS.get(outcome, +1)}
+    metrics = {**METRICS, outcome: BETTER[outcome]}
     table = pd.concat(
         [comparison(rows, strategies, metrics).assign(point=point)
          for point, rows in summaries.groupby("point", sort=True)], ignore_index=True)

@@ -2,7 +2,9 @@
 the published closed form it must reproduce (DESIGN decision 5).
 
 Every check compares simulated and closed-form values and allows an error derived from
-the run's own sampling error (stated in each check's ``how``), never a guessed one.
+the run's own sampling error (stated in each check's ``how``), never a guessed one: as many
+standard errors as keep a correct model's chance of failing the check below
+:data:`FALSE_ALARM`.
 ``cvm validate`` runs them at full size and writes ``docs/validation.md``.
 """
 
@@ -20,9 +22,19 @@ from .rules import service
 from .scenario import Scenario, load_scenario, monthly_rate
 
 SCENARIOS = Path(__file__).resolve().parents[1] / "scenarios" / "validation"
-Z = 4.0
-"""Allowed error in standard errors: a correct model fails a check with probability
-below 1e-4 per compared value (two-sided normal tail)."""
+FALSE_ALARM = 1e-3
+"""Probability that a correct model fails a check by chance, whatever the number of values
+the check compares (Bonferroni: each of k values is held to FALSE_ALARM / k)."""
+
+
+def critical(values: int = 1, df: int | None = None) -> float:
+    """Standard errors allowed at each of ``values`` compared values: the two-sided normal
+    quantile (or Student t with ``df`` degrees of freedom, for errors estimated from few
+    replications) at FALSE_ALARM / values."""
+    from scipy import stats
+
+    level = 1 - FALSE_ALARM / (2 * values)
+    return float(stats.norm.ppf(level) if df is None else stats.t.ppf(level, df))
 
 
 @dataclass
@@ -57,10 +69,10 @@ def _scenario(name: str, scale: float, changes: dict | None = None) -> Scenario:
     return scenario.override({**size, **(changes or {})})
 
 
-def _worst(diff: np.ndarray, se: np.ndarray) -> tuple[float, float]:
-    """(error, tolerance) at the point where |diff| is largest relative to its tolerance."""
-    i = int(np.argmax(np.abs(diff) / (Z * se)))
-    return float(abs(diff[i])), float(Z * se[i])
+def _worst(diff: np.ndarray, se: np.ndarray, z: float) -> tuple[float, float]:
+    """(error, tolerance) at the point where |diff| is largest relative to z · se."""
+    i = int(np.argmax(np.abs(diff) / (z * se)))
+    return float(abs(diff[i])), float(z * se[i])
 
 
 # ------------------------------------------------------------------ geometric CLV
@@ -84,20 +96,21 @@ def geometric(scale: float = 1.0) -> list[Check]:
     expected_path = m * q * (1 - q**t) / (1 - q)
     simulated_path = np.cumsum(result.monthly["net_cash_flow"]
                                * result.monthly["discount_factor"]).to_numpy() / n
-    how = f"{Z:g} standard errors of the mean over {n:,} customers"
+    z = critical()
+    how = f"{z:.2f} standard errors of the mean over {n:,} customers"
     return [
         Check("geometric CLV over the horizon",
               f"m·q(1 − q^H)/(1 − q), q = (1 − p)/(1 + d); m = {m:g}, p = {p:g}, H = {horizon}",
               float(value.mean()), float(expected_path[-1]),
               abs(float(value.mean() - expected_path[-1])),
-              Z * float(value.std(ddof=1)) / math.sqrt(n), how, t, simulated_path,
+              z * float(value.std(ddof=1)) / math.sqrt(n), how, t, simulated_path,
               expected_path, "month", "mean discounted value per customer (currency)"),
         Check("geometric CLV, lifetime (with residual value)",
               "m·(1 − p)/(d + p) (Fader & Hardie 2012: margins at each period's end, "
               "acquisition period excluded)",
               float(lifetime.mean()), m * (1 - p) / (d + p),
               abs(float(lifetime.mean()) - m * (1 - p) / (d + p)),
-              Z * float(lifetime.std(ddof=1)) / math.sqrt(n), how),
+              z * float(lifetime.std(ddof=1)) / math.sqrt(n), how),
     ]
 
 
@@ -125,12 +138,13 @@ def sbg(scale: float = 1.0, renewal_every_months: int = 1) -> Check:
     opportunities = month[at] // renewal_every_months
     simulated = active[at] / n
     expected = sbg_survival(churn.alpha, churn.beta, opportunities)
-    error, tolerance = _worst(simulated - expected, np.sqrt(expected * (1 - expected) / n))
+    z = critical(len(simulated))
+    error, tolerance = _worst(simulated - expected, np.sqrt(expected * (1 - expected) / n), z)
     rhythm = "monthly" if renewal_every_months == 1 else f"every {renewal_every_months} months"
     return Check(f"sBG retention, churn {rhythm}",
                  f"S(t) = B(α, β + t)/B(α, β); α = {churn.alpha:g}, β = {churn.beta:g}",
                  float(simulated[-1]), float(expected[-1]), error, tolerance,
-                 f"{Z:g} binomial standard errors √(S(1 − S)/n), n = {n:,}, at the worst of "
+                 f"{z:.2f} binomial standard errors √(S(1 − S)/n), n = {n:,}, at the worst of "
                  f"{len(simulated)} points", opportunities, simulated, expected,
                  "churn opportunities", "share of the cohort still active")
 
@@ -145,7 +159,7 @@ def bass_recursion(p: float, q: float, months: int) -> np.ndarray:
     return np.array(out)
 
 
-def bass(scale: float = 1.0, replications: int = 6) -> Check:
+def bass(scale: float = 1.0, replications: int = 10) -> Check:
     """Mean adoption curve over replications against the discrete Bass recursion."""
     from .runner import run
 
@@ -160,12 +174,14 @@ def bass(scale: float = 1.0, replications: int = 6) -> Check:
     # Spread across replications; never below the binomial error of one month's draws.
     se = np.maximum(paths.std(axis=0, ddof=1),
                     np.sqrt(expected * (1 - expected) / n)) / math.sqrt(replications)
-    error, tolerance = _worst(simulated - expected, se)
+    z = critical(len(expected), df=replications - 1)
+    error, tolerance = _worst(simulated - expected, se, z)
     month = np.arange(1, len(expected) + 1)
     return Check("Bass diffusion", f"F(t+1) = F(t) + (1 − F(t))(p + q F(t)); p = "
                  f"{seg.innovation:g}, q = {seg.word_of_mouth:g}",
                  float(simulated[-1]), float(expected[-1]), error, tolerance,
-                 f"{Z:g} standard errors of the mean over {replications} replications of "
+                 f"{z:.2f} standard errors (Student t, {replications - 1} df) of the mean "
+                 f"over {replications} replications of "
                  f"{n:,} (at the worst month)", month, simulated, expected, "month",
                  "share of the population adopted")
 
@@ -225,8 +241,9 @@ def erlang(scale: float = 1.0) -> list[Check]:
         Check("contacts answered within target",
               "Σ contacts × service level (each contact answered with that probability)",
               float(answered.sum()), expected_answered,
-              abs(float(answered.sum()) - expected_answered), Z * se,
-              f"{Z:g} binomial standard errors of the total over {contacts.sum():,} contacts",
+              abs(float(answered.sum()) - expected_answered), critical() * se,
+              f"{critical():.2f} binomial standard errors of the total over "
+              f"{contacts.sum():,} contacts",
               month, answered / contacts, formula, "month",
               "share answered within target"),
     ]

@@ -96,3 +96,10 @@ def _keys(node):
     if isinstance(node, list):
         for item in node:
             yield from _keys(item)
+
+
+def test_validate_rejects_a_meaningless_scale():
+    from sim import cli
+
+    for scale in ("nan", "0", "-1", "inf"):
+        assert cli.main(["validate", "--scale", scale, "--out", "/nonexistent"]) == 2

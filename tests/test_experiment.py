@@ -49,6 +49,13 @@ def test_t_interval_matches_the_textbook():
     assert (low, high) == pytest.approx((3 - half, 3 + half), rel=1e-6)
 
 
+def test_every_summary_metric_has_a_direction():
+    from sim.metrics import BETTER, SUMMARY_METRICS
+
+    assert set(BETTER) == set(SUMMARY_METRICS)
+    assert set(experiment.METRICS) <= set(BETTER)
+
+
 def test_comparison_pairs_by_replication_and_counts_wins_in_the_right_direction():
     summaries = pd.DataFrame({
         "strategy": ["a", "b"] * 3, "replication": [0, 0, 1, 1, 2, 2],
@@ -88,7 +95,12 @@ def test_monte_carlo_writes_every_output(small, tmp_path):
 
 def test_common_random_numbers_shrink_the_variance_of_differences(small):
     """Paired with the same streams, the equity difference varies far less than between
-    independent runs: its variance must be at most half (in practice far less)."""
+    independent runs: its variance must be at most half.
+
+    With 8 replications each sample variance has 7 degrees of freedom, so the ratio of the
+    two is F(7, 7)-distributed around the true ratio; the F(7, 7) 99.9 % quantile is 9.3,
+    so a chance failure has probability below 0.1 % whenever the true ratio is below
+    0.5 / 9.3 ≈ 0.05. Common random numbers give about 0.001 here."""
     n = 8
     scenario = small.override({"market.population": 3000, "market.initial_customers": 900})
 
@@ -269,3 +281,38 @@ def test_a_comparison_does_not_resume_a_sweep_folder(small, tmp_path):
     (out / "manifest.json").write_text(json_.dumps(manifest))
     with pytest.raises(sim.ScenarioError, match="different kind"):
         monte_carlo(small, out=out, workers=1, replications=2, resume=True)
+
+
+def test_a_dead_worker_is_recorded_as_a_failed_run(small):
+    """A worker that dies (the pool breaks, a Dask worker is lost) fails its run, and
+    submitting to a broken pool fails the runs that could not start; nothing is lost."""
+
+    class Future:
+        def __init__(self, job):
+            if job.task.replication == 3:
+                raise RuntimeError("pool is broken")
+            self.job = job
+
+        def result(self):
+            if self.job.task.replication == 1:
+                raise RuntimeError("worker died")
+            return Outcome(self.job.task)
+
+    def collect(pending):
+        return set(pending), set()
+
+    jobs = [Job(Task(0, "gsp", r), small, 1, "vectorized") for r in range(5)]
+    outcomes = {o.task.replication: o for o in experiment._bounded(Future, collect, jobs, 2)}
+    assert sorted(outcomes) == [0, 1, 2, 3, 4]
+    assert "worker died" in outcomes[1].error and "pool is broken" in outcomes[3].error
+    assert all(outcomes[r].error is None for r in (0, 2, 4))
+
+
+def test_replication_options_are_checked(small, tmp_path):
+    with pytest.raises(sim.ScenarioError, match="at least 2"):
+        monte_carlo(small, replications=0, out=tmp_path / "a", workers=1)
+    with pytest.raises(sim.ScenarioError, match="target CI"):
+        monte_carlo(small, replications=2, max_replications=4, out=tmp_path / "b", workers=1)
+    with pytest.raises(sim.ScenarioError, match="at least the replications"):
+        monte_carlo(small, replications=4, target_ci=1.0, max_replications=3,
+                    out=tmp_path / "c", workers=1)

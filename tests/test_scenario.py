@@ -336,3 +336,14 @@ def test_mappings_inside_a_scenario_are_immutable_and_picklable(base):
     clone = pickle.loads(pickle.dumps(base))
     assert clone == base
     assert clone.override({"market.population": 50000}).market.population == 50000
+
+
+def test_strategy_names_must_be_file_safe_and_compared_once(base):
+    data = base.to_dict()
+    data["strategies"]["a.b"] = data["strategies"]["gsp"]
+    with pytest.raises(ScenarioError, match="letters, digits") as err:
+        sim.load_scenario(data)
+    assert err.value.path == "strategies.a.b"
+    with pytest.raises(ScenarioError, match="compared twice") as err:
+        base.override({"compare": ["gsp", "segmented", "gsp"]})
+    assert err.value.path == "compare.2"

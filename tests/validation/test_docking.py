@@ -1,8 +1,9 @@
 """Docking: isolated mechanisms reproduce their published closed forms.
 
-Each check allows the error its own sampling error explains (4 standard errors; see
-sim.validation). The same checks are run at a quarter of full size here; alongside each,
-a wrong closed form (the classic mistakes) must be rejected, so the checks have power.
+Each check allows the error its own sampling error explains (as many standard errors as
+keep the chance of a false failure below 1e-3 per check; see sim.validation). The same
+checks run here at a quarter of full size; next to each, a wrong closed form (the classic
+mistakes) must be rejected, so the checks have power.
 """
 
 import math
@@ -27,8 +28,8 @@ def test_geometric_clv_over_the_horizon_and_lifetime(geometric):
 
 
 def test_geometric_check_rejects_the_wrong_timing_convention(geometric):
-    """Counting the acquisition month's margin too gives m(1 + d)/(d + p): 1 + d times
-    more; the simulation must be far from it."""
+    """Counting the acquisition month's margin too gives m(1 + d)/(d + p), (1 + d)/(1 − p)
+    times the right value; the simulation must be far from it."""
     lifetime = geometric[1]
     scenario = v._scenario("geometric", SCALE)
     d = v.monthly_rate(scenario.economics.discount_rate_annual)
@@ -47,7 +48,7 @@ def test_sbg_retention(renewal):
     homogeneous = (1 - alpha / (alpha + beta)) ** check.x
     n = v._scenario("sbg", SCALE).market.population
     se = np.sqrt(check.reference_curve * (1 - check.reference_curve) / n)
-    assert np.max(np.abs(check.simulated_curve - homogeneous) / se) > v.Z
+    assert np.max(np.abs(check.simulated_curve - homogeneous) / se) > v.critical(len(se))
 
 
 def test_bass_diffusion_follows_the_discrete_recursion():

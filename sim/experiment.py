@@ -144,7 +144,7 @@ class ResultStore:
                 shutil.rmtree(leftover, ignore_errors=True)
             else:
                 leftover.unlink(missing_ok=True)
-        _write_atomic(existing, json.dumps(manifest, indent=2, default=str))
+        write_atomic(existing, json.dumps(manifest, indent=2, default=str))
 
     def done(self) -> set[str]:
         """Keys of the runs already stored."""
@@ -157,7 +157,7 @@ class ResultStore:
         key = outcome.task.key
         error_file = self.runs / f"{key}.error.txt"
         if outcome.error is not None:
-            _write_atomic(error_file, outcome.error)
+            write_atomic(error_file, outcome.error)
             return
         partial = self.runs / f"{key}.partial"
         shutil.rmtree(partial, ignore_errors=True)
@@ -203,7 +203,7 @@ class ResultStore:
             os.replace(temporary, target)
 
 
-def _write_atomic(path: Path, text: str) -> None:
+def write_atomic(path: Path, text: str) -> None:
     temporary = path.with_name(path.name + ".partial")
     temporary.write_text(text, encoding="utf-8")
     os.replace(temporary, path)
@@ -429,32 +429,19 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     out = Path(out) if out else Path("results") / (scenario.name or "experiment")
     cap = 10 * replications if max_replications is None else max_replications
     store = ResultStore(out)
-    store.prepare({
-        "kind": "comparison", "scenario_name": scenario.name,
-        "scenario_hash": scenario_hash(scenario), "seed": seed,
-        "replications": replications, "strategies": strategies,
-        "horizon_months": scenario.simulation.horizon_months, "engine": engine,
-        "target_ci": target_ci, "command": command or " ".join(sys.argv),
-        "versions": versions(), "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "scenario": scenario.to_dict()}, resume)
+    store.prepare(manifest("comparison", scenario, seed, replications, engine, command,
+                           target_ci=target_ci), resume)
 
-    bar = _progress_bar(progress)
+    bar = progress_bar(progress)
     n = replications
     stopped = ""
     while True:
         tasks = [Task(0, s, r) for r in range(n) for s in strategies]
-        done = store.done()
-        todo = [Job(t, scenario, seed, engine) for t in tasks if t.key not in done]
-        if bar is not None:
-            bar.total = len(tasks)
-            bar.n = len(tasks) - len(todo)
-            bar.refresh()
-        execute(todo, store, executor, workers, scheduler,
-                None if bar is None else bar.update)
-        failures = store.failures()
+        failures = run_missing(store, tasks, lambda t: Job(t, scenario, seed, engine),
+                               executor, workers, scheduler, bar)
         if failures:
             break
-        summaries = store.table("summary", sorted(tasks, key=_order(strategies)))
+        summaries = store.table("summary", sorted(tasks, key=task_order(strategies)))
         table = comparison(summaries, strategies)
         if target_ci is None:
             break
@@ -472,10 +459,10 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
         bar.close()
     if failures:
         return ExperimentResult(out, pd.DataFrame(), pd.DataFrame(), n, failures)
-    ordered = sorted(tasks, key=_order(strategies))
+    ordered = sorted(tasks, key=task_order(strategies))
     store.combine(ordered)
     table.to_csv(out / "comparison.csv", index=False)
-    _finish_manifest(out, n, stopped)
+    update_manifest(out, replications=n, stopped_because=stopped)
     if report:
         from .report import write_report
 
@@ -483,21 +470,48 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     return ExperimentResult(out, summaries, table, n, {}, stopped)
 
 
-def _order(strategies: list[str]) -> Callable[[Task], tuple]:
+def manifest(kind: str, scenario: Scenario, seed: int, replications: int, engine: str,
+             command: str | None, **extra) -> dict:
+    """What a results folder records about the experiment that made it."""
+    return {
+        "kind": kind, "scenario_name": scenario.name,
+        "scenario_hash": scenario_hash(scenario), "seed": seed,
+        "replications": replications, "strategies": list(scenario.compare),
+        "horizon_months": scenario.simulation.horizon_months, "engine": engine,
+        **extra, "command": command or " ".join(sys.argv), "versions": versions(),
+        "created": datetime.now(UTC).isoformat(timespec="seconds"),
+        "scenario": scenario.to_dict()}
+
+
+def run_missing(store: ResultStore, tasks: list[Task], job_of: Callable[[Task], Job],
+                executor: str, workers: int | None, scheduler: str | None,
+                bar=None) -> dict[str, str]:
+    """Run the ``tasks`` not yet stored (``job_of`` makes each one's job) and return the
+    failures recorded in ``store`` ({key: traceback}); ``bar`` is an optional tqdm bar."""
+    done = store.done()
+    todo = [job_of(t) for t in tasks if t.key not in done]
+    if bar is not None:
+        bar.total, bar.n = len(tasks), len(tasks) - len(todo)
+        bar.refresh()
+    execute(todo, store, executor, workers, scheduler, None if bar is None else bar.update)
+    return store.failures()
+
+
+def task_order(strategies: list[str]) -> Callable[[Task], tuple]:
     """Sort key: point, replication, then strategies in ``compare`` order."""
     rank = {s: i for i, s in enumerate(strategies)}
     return lambda t: (t.point, t.replication, rank[t.strategy])
 
 
-def _finish_manifest(out: Path, replications: int, stopped: str) -> None:
+def update_manifest(out: Path, **fields) -> None:
+    """Add or replace fields of ``out/manifest.json`` (atomically)."""
     path = out / "manifest.json"
-    manifest = json.loads(path.read_text())
-    manifest["replications"] = replications
-    manifest["stopped_because"] = stopped
-    _write_atomic(path, json.dumps(manifest, indent=2, default=str))
+    recorded = json.loads(path.read_text())
+    recorded.update(fields)
+    write_atomic(path, json.dumps(recorded, indent=2, default=str))
 
 
-def _progress_bar(enabled: bool):
+def progress_bar(enabled: bool):
     if not enabled:
         return None
     from tqdm import tqdm

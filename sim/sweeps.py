@@ -35,9 +35,7 @@ from __future__ import annotations
 import itertools
 import json
 import math
-import sys
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -48,13 +46,12 @@ from .experiment import (
     Job,
     ResultStore,
     Task,
-    _order,
-    _progress_bar,
-    _write_atomic,
     comparison,
-    execute,
-    scenario_hash,
-    versions,
+    manifest,
+    progress_bar,
+    run_missing,
+    task_order,
+    update_manifest,
 )
 from .metrics import BETTER
 from .scenario import Scenario, ScenarioError, load_scenario
@@ -378,29 +375,19 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
     points_json = json.loads(json.dumps(found.points.to_dict("records")))
     _check_resumable(out, resume, points_json)
     store = ResultStore(out)
-    store.prepare({
-        "kind": "sweep", "scenario_name": scenario.name, "scenario_hash": scenario_hash(scenario),
-        "seed": seed, "replications": replications, "strategies": strategies,
-        "horizon_months": scenario.simulation.horizon_months, "engine": ENGINE,
-        "design": spec.model_dump(mode="json"), "response": described, "points": points_json,
-        "command": command or " ".join(sys.argv), "versions": versions(),
-        "created": datetime.now(UTC).isoformat(timespec="seconds"),
-        "scenario": scenario.to_dict()}, resume)
+    store.prepare(manifest("sweep", scenario, seed, replications, ENGINE, command,
+                           design=spec.model_dump(mode="json"), response=described,
+                           points=points_json), resume)
 
     tasks = sorted((Task(int(p), s, r) for p in runs_of for s in strategies
-                    for r in range(replications)), key=_order(strategies))
-    done = store.done()
-    todo = [Job(t, runs_of[t.point], seed, ENGINE) for t in tasks if t.key not in done]
-    bar = _progress_bar(progress)
-    if bar is not None:
-        bar.total, bar.n = len(tasks), len(tasks) - len(todo)
-        bar.refresh()
+                    for r in range(replications)), key=task_order(strategies))
+    bar = progress_bar(progress)
     try:
-        execute(todo, store, executor, workers, scheduler, None if bar is None else bar.update)
+        failures = run_missing(store, tasks, lambda t: Job(t, runs_of[t.point], seed, ENGINE),
+                               executor, workers, scheduler, bar)
     finally:
         if bar is not None:
             bar.close()
-    failures = store.failures()
     if failures:
         return SweepResult(out, found.kind, described, replications, found.points,
                            pd.DataFrame(), pd.DataFrame(), math.nan, failures=failures)
@@ -418,9 +405,7 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
     sensitivity.to_csv(out / "sensitivity.csv", index=False)
     charts = write_charts(out, found, point_means(per_point, strategies), sensitivity, noise,
                           described, difference=len(strategies) > 1)
-    manifest = json.loads((out / "manifest.json").read_text())
-    manifest["noise_share"] = noise
-    _write_atomic(out / "manifest.json", json.dumps(manifest, indent=2, default=str))
+    update_manifest(out, noise_share=noise)
     return SweepResult(out, found.kind, described, replications, found.points, per_point,
                        sensitivity, noise, charts)
 

@@ -249,10 +249,61 @@ def erlang(scale: float = 1.0) -> list[Check]:
     ]
 
 
+# ------------------------------------------------------------------ the engine itself
+HEADLINE = SCENARIOS.parent / "gsp_vs_segmented.yaml"
+
+
+def engines_agree(customers: int = 400, months: int = 24) -> Check:
+    """The agents engine against the vectorized one on the headline scenario, shrunk (the
+    agents engine steps every customer through Python): every monthly figure and every
+    customer's final state must be identical."""
+    from .runner import run
+
+    s = load_scenario(HEADLINE).override({
+        "market.population": customers, "market.initial_customers": customers * 3 // 10})
+    worst = 0.0
+    for strategy in s.compare:
+        vec = run(s, strategy=strategy, months=months)
+        agents = run(s, strategy=strategy, months=months, engine="agents")
+        numeric = vec.monthly.select_dtypes("number").columns
+        worst = max(worst, float(np.abs(vec.monthly[numeric] - agents.monthly[numeric])
+                                 .to_numpy().max()))
+        if not vec.customers.equals(agents.customers):
+            worst = math.inf
+    return Check("engines agree (vectorized and mesa agents)",
+                 f"identical monthly tables and customers, {customers} customers × {months} "
+                 "months, every strategy of the headline scenario", worst, 0.0, worst, 0.0,
+                 "bit-identical")
+
+
+def accounting(scale: float = 1.0) -> Check:
+    """Revenue − each cost line = net cash flow every month; the segment table adds up to
+    the monthly revenue."""
+    from .model import COST_LINES
+    from .runner import run
+
+    market = load_scenario(HEADLINE).market
+    size = max(100, round(market.population * scale))
+    s = load_scenario(HEADLINE).override({
+        "market.population": size, "market.initial_customers": size * 3 // 10})
+    worst, scale_of = 0.0, 1.0
+    for strategy in s.compare:
+        r = run(s, strategy=strategy)
+        m = r.monthly
+        gap = m["revenue"] - m[list(COST_LINES)].sum(axis=1) - m["net_cash_flow"]
+        by_segment = r.segments.groupby("month", observed=True)["revenue"].sum().to_numpy()
+        worst = max(worst, float(gap.abs().max()),
+                    float(np.abs(by_segment - m["revenue"].to_numpy()).max()))
+        scale_of = max(scale_of, float(m["revenue"].abs().max()))
+    return Check("accounting identities", "revenue − Σ cost lines = net cash flow; Σ segment "
+                 "revenue = revenue (every month)", worst, 0.0, worst, 1e-9 * scale_of,
+                 "floating-point rounding: 1e-9 of the largest monthly revenue")
+
+
 def all_checks(scale: float = 1.0) -> list[Check]:
     """Every docking check, at ``scale`` times the validation scenarios' size."""
     return [*geometric(scale), sbg(scale), sbg(scale, renewal_every_months=12), bass(scale),
-            *erlang(scale)]
+            *erlang(scale), engines_agree(), accounting(scale)]
 
 
 # ------------------------------------------------------------------ report

@@ -105,3 +105,12 @@ def test_the_report_has_a_row_and_a_plot_per_check(tmp_path):
     assert text.count("| yes |") + text.count("| **NO** |") == len(checks)
     assert len(list((tmp_path / "validation").glob("*.png"))) == sum(
         1 for c in checks if len(c.x))
+
+
+def test_engines_agree_and_accounts_add_up():
+    """The two last rows of docs/validation.md: the agents engine reproduces the
+    vectorized one exactly, and the money adds up."""
+    agree = v.engines_agree(customers=150, months=8)
+    assert agree.passed and agree.error == 0.0
+    books = v.accounting(0.05)
+    assert books.passed, (books.error, books.tolerance)

@@ -71,7 +71,7 @@ def test_noise_share_matches_a_hand_computation():
 
 
 def linear(found: sweeps.Design) -> np.ndarray:
-    """y = 3 x1 + x2 on the design, both keys ranging over [0, 1]."""
+    """y = 3 x1 + x2 on the design's key values (as drawn, in their own units)."""
     return 3 * found.matrix[:, 0] + found.matrix[:, 1]
 
 
@@ -360,3 +360,17 @@ def test_cvm_sweep_with_a_bad_key_exits_2_without_traceback(tmp_path):
     assert len(lines) == 1 and lines[0].startswith(f"error: {path}:9: sweep.parameters.")
     assert "did you mean 'data_quality'" in lines[0]
     assert not (tmp_path / "out").exists()
+
+
+def test_morris_mu_star_is_the_change_over_the_full_range_not_per_unit():
+    """y = 3 x1 + x2 with x2 ranging over [0, 2]: over its full range x2 moves y by 2,
+    per unit by 1; mu_star must report the former (as INDEX_MEANING says)."""
+    ranges = {"strategies.segmented.data_quality": {"low": 0.0, "high": 1.0},
+              "market.needs_contrast": {"low": 0.0, "high": 2.0}}
+    found = sweeps.design(with_sweep({"design": "morris", "samples": 10,
+                                      "parameters": ranges}))
+    assert found.matrix[:, 1].max() == pytest.approx(2.0)
+    table = sweeps.indices(found, linear(found), seed=1).set_index(["index", "parameter"])
+    assert table.loc[("mu_star", "market.needs_contrast"), "value"] == pytest.approx(2.0)
+    assert table.loc[("mu_star", "strategies.segmented.data_quality"), "value"] == \
+        pytest.approx(3.0)

@@ -153,6 +153,13 @@ def design(scenario: Scenario) -> Design:
     points = pd.DataFrame({"point": np.arange(len(matrix))})
     for i, name in enumerate(names):
         whole = type(scenario.value(name)) is int
+        if whole and spec.design in ("sobol", "morris") and bounds[i][1] - bounds[i][0] < 20:
+            # The indices assume the values SALib drew; rounding a narrow range to whole
+            # numbers changes the steps actually run by up to half a unit each.
+            raise ScenarioError(
+                f"a whole-number key needs a range of at least 20 for a {spec.design} design "
+                "(rounding would distort its indices); use a grid or lhs design",
+                f"sweep.parameters.{name}", scenario.source)
         points[name] = np.round(matrix[:, i]).astype(np.int64) if whole else matrix[:, i]
     return Design(spec.design, problem, matrix, points)
 

@@ -374,3 +374,14 @@ def test_morris_mu_star_is_the_change_over_the_full_range_not_per_unit():
     assert table.loc[("mu_star", "market.needs_contrast"), "value"] == pytest.approx(2.0)
     assert table.loc[("mu_star", "strategies.segmented.data_quality"), "value"] == \
         pytest.approx(3.0)
+
+
+def test_sobol_and_morris_refuse_narrow_whole_number_ranges():
+    narrow = {"strategies.gsp.staffing.call_centre": {"low": 2, "high": 8}}
+    for kind in ("sobol", "morris"):
+        block = {"design": kind, "samples": 8, "parameters": narrow}
+        with pytest.raises(sim.ScenarioError, match="whole-number key") as err:
+            sweeps.design(with_sweep(block))
+        assert err.value.path == "sweep.parameters.strategies.gsp.staffing.call_centre"
+    assert len(sweeps.design(with_sweep({"design": "lhs", "samples": 8,
+                                         "parameters": narrow})).points) == 8

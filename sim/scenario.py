@@ -258,6 +258,11 @@ class Channel(_Frozen):
 StageWeights = dict[Literal["acquisition", "growth", "maturity", "decline"], NonNegative]
 
 
+def _neutral_stages() -> dict[str, float]:
+    """A multiplier of 1 for every active stage: no stage effect."""
+    return dict.fromkeys(ACTIVE_STAGES, 1.0)
+
+
 class SatisfactionParams(_Frozen):
     """How experiences become satisfaction (a 0..1 state, exponentially smoothed)."""
 
@@ -279,8 +284,7 @@ class ChurnParams(_Frozen):
     neutral_satisfaction: Probability = Field(
         0.5, description="Satisfaction at which churn equals the base propensity.")
     stage_multipliers: StageWeights = Field(
-        default_factory=lambda: {"acquisition": 1.0, "growth": 1.0, "maturity": 1.0,
-                                 "decline": 1.0},
+        default_factory=_neutral_stages,
         description="Hazard multiplier m per active stage.")
     product_effect: Probability = Field(
         0.0, description="Proportional hazard reduction per product held beyond the first.")
@@ -298,8 +302,7 @@ class DevelopmentParams(_Frozen):
     campaign_response: Probability = Field(
         0.0, description="Probability that a customer reached by a cross-sell campaign buys.")
     stage_multipliers: StageWeights = Field(
-        default_factory=lambda: {"acquisition": 1.0, "growth": 1.0, "maturity": 1.0,
-                                 "decline": 1.0})
+        default_factory=_neutral_stages)
     max_products: Annotated[int, Field(ge=1, le=20), _WHOLE] = Field(
         1, description="Most products one customer can hold.")
     extra_product_price: Money = Field(

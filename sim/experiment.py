@@ -35,7 +35,8 @@ from .metrics import BETTER
 from .scenario import Scenario, ScenarioError
 
 TABLES = {"summary": "summaries.parquet", "monthly": "monthly.parquet",
-          "segments": "segments.parquet", "cohorts": "cohorts.parquet"}
+          "segments": "segments.parquet", "cohorts": "cohorts.parquet",
+          "equity": "equity.parquet"}
 """Tables stored for every run, and the folder's file that combines all runs of each."""
 EXECUTORS = ("local", "dask")
 
@@ -94,6 +95,7 @@ def run_job(job: Job) -> Outcome:
             "monthly": result.monthly.assign(**tag),
             "segments": result.segments.assign(**tag),
             "cohorts": result.cohorts.assign(**tag),
+            "equity": result.equity.assign(**tag),
         }
         for name, table in tables.items():
             columns = list(tag) + [c for c in table.columns if c not in tag]
@@ -362,6 +364,215 @@ def equity_half_widths(table: pd.DataFrame) -> dict[str, float]:
     return {row.strategy: (row.ci_high - row.ci_low) / 2 for row in diffs.itertuples()}
 
 
+# ------------------------------------------------- equity bridge and payback
+BRIDGE_TOTAL = "total"
+"""Component of a :func:`bridge` row holding a kind's whole paired equity difference."""
+BRIDGE_OTHER = "other"
+"""Component of a :func:`bridge` row lumping the components outside the ``top``."""
+
+
+def pair_keys(table: pd.DataFrame) -> list[str]:
+    """The columns that pair runs of different strategies: ``point`` (if present) and
+    ``replication``."""
+    return [c for c in ("point", "replication") if c in table.columns]
+
+
+def paired_differences(table: pd.DataFrame, by: list[str], value: str,
+                       strategies: list[str]) -> pd.DataFrame:
+    """Each strategy's ``value`` minus the baseline's, row by row, paired by replication.
+
+    Args:
+        table: Tidy rows with ``strategy``, ``replication`` (and ``point``, if a sweep),
+            the ``by`` columns and ``value``; one row per run and ``by`` value.
+        by: Columns that identify a row within a run (e.g. ``["month"]``).
+        value: The column to take differences of (units kept).
+        strategies: Strategies in ``compare`` order; the first is the baseline.
+
+    Returns:
+        Columns ``strategy``, ``baseline``, the pairing keys of :func:`pair_keys`, ``by``
+        and ``difference``, for each strategy after the first. Rows whose run lacks one of
+        the two strategies are left out.
+    """
+    index = pair_keys(table) + by
+    wide = table.pivot(index=index, columns="strategy", values=value)
+    baseline = strategies[0]
+    frames = [wide[s].sub(wide[baseline]).dropna().rename("difference").reset_index()
+              .assign(strategy=s, baseline=baseline) for s in strategies[1:]]
+    columns = ["strategy", "baseline", *index, "difference"]
+    return pd.concat(frames, ignore_index=True)[columns] if frames else pd.DataFrame(
+        columns=columns)
+
+
+def intervals(differences: pd.DataFrame, by: list[str]) -> pd.DataFrame:
+    """Mean, 95 % Student-t interval and count of ``difference`` per group of ``by``.
+
+    Returns:
+        Columns ``by``, ``mean``, ``ci_low``, ``ci_high`` (the units of ``difference``)
+        and ``n`` (pairs), groups in order of first appearance.
+    """
+    rows = []
+    for key, group in differences.groupby(by, sort=False):
+        mean, low, high = t_interval(group["difference"].to_numpy())
+        rows.append({**dict(zip(by, key, strict=True)), "mean": mean, "ci_low": low,
+                     "ci_high": high, "n": len(group)})
+    return pd.DataFrame(rows, columns=[*by, "mean", "ci_low", "ci_high", "n"])
+
+
+def bridge(equity: pd.DataFrame, strategies: list[str], top: int | None = None,
+           ) -> pd.DataFrame:
+    """The equity bridge: how each strategy's paired customer-equity difference from the
+    baseline splits into components.
+
+    A component missing from a run (a cost line the strategy does not have, a segment
+    without customers) counts as 0 in that run. Since a run's components of each kind sum
+    to its customer equity, the components of each (strategy, kind) sum, pair by pair, to
+    the paired customer-equity difference; the ``total`` row is that difference.
+
+    Args:
+        equity: Rows of ``equity.parquet``: ``strategy``, ``replication`` (and ``point``),
+            ``kind`` ("line" or "segment"), ``component`` and ``value`` (currency,
+            discounted to month 0).
+        strategies: Strategies in ``compare`` order; the first is the baseline.
+        top: If given, keep only the ``top`` components of each (strategy, kind) with the
+            largest absolute mean difference and lump the others, pair by pair, into one
+            ``other`` row (only if there are more than ``top``).
+
+    Returns:
+        Columns ``strategy``, ``baseline``, ``kind``, ``component``, ``mean``, ``ci_low``,
+        ``ci_high`` (paired difference strategy − baseline, currency, with its 95 %
+        Student-t interval) and ``n`` (pairs); strategies in ``compare`` order, kinds and
+        components in their order in ``equity``, then ``other`` and ``total``.
+    """
+    keys = pair_keys(equity)
+    diffs = paired_differences(_complete(equity, keys), ["kind", "component"], "value",
+                               strategies)
+    if top is not None:
+        diffs = _lump(diffs, top)
+    groups = ["strategy", "baseline", "kind"]
+    totals = (diffs.groupby([*groups, *keys], sort=False)["difference"].sum().reset_index()
+              .assign(component=BRIDGE_TOTAL))
+    rows = intervals(pd.concat([diffs, totals], ignore_index=True), [*groups, "component"])
+    rank = {"strategy": strategies, "kind": list(dict.fromkeys(equity["kind"])),
+            "component": [*_merged_order(equity, keys), BRIDGE_OTHER, BRIDGE_TOTAL]}
+    rank = {column: {name: i for i, name in enumerate(names)}
+            for column, names in rank.items()}
+    return rows.sort_values(["strategy", "kind", "component"], kind="stable",
+                            key=lambda col: col.map(rank[col.name])).reset_index(drop=True)
+
+
+def _complete(equity: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+    """Every run of ``equity`` with every (kind, component) of any run, 0 where absent."""
+    runs = equity[[*keys, "strategy"]].drop_duplicates()
+    parts = equity[["kind", "component"]].drop_duplicates()
+    on = [*keys, "strategy", "kind", "component"]
+    return (runs.merge(parts, how="cross").merge(equity[[*on, "value"]], on=on, how="left")
+            .fillna({"value": 0.0}))
+
+
+def _merged_order(equity: pd.DataFrame, keys: list[str]) -> list[str]:
+    """Components in the order the runs list them: one a run lacks goes right after the
+    component it follows in the first run that has it."""
+    order: list[str] = []
+    runs = equity.groupby([*keys, "strategy"], sort=False)["component"].agg(tuple)
+    for sequence in runs.unique():
+        previous = -1
+        for component in sequence:
+            if component not in order:
+                order.insert(previous + 1, component)
+            previous = order.index(component)
+    return order
+
+
+def _lump(diffs: pd.DataFrame, top: int) -> pd.DataFrame:
+    """Rename to ``other`` the components of each (strategy, kind) beyond the ``top`` by
+    absolute mean difference, if it has more than ``top``, and sum them pair by pair."""
+    part = ["strategy", "kind", "component"]
+    size = diffs.groupby(part, sort=False)["difference"].mean().abs()
+    by_kind = size.groupby(level=["strategy", "kind"])
+    keep = (by_kind.rank(ascending=False, method="first") <= top) | (
+        by_kind.transform("size") <= top)
+    kept = keep.reindex(pd.MultiIndex.from_frame(diffs[part])).to_numpy()
+    lumped = diffs.assign(component=diffs["component"].where(kept, BRIDGE_OTHER))
+    rest = [c for c in lumped.columns if c != "difference"]
+    return lumped.groupby(rest, sort=False)["difference"].sum().reset_index()
+
+
+def equity_paths(monthly: pd.DataFrame) -> pd.DataFrame:
+    """Cumulative discounted net cash flow of each run, month by month.
+
+    Args:
+        monthly: Rows of ``monthly.parquet`` (``strategy``, ``replication``, ``month``,
+            ``net_cash_flow``, ``discount_factor``, and ``point`` in a sweep).
+
+    Returns:
+        Columns ``point`` (if ``monthly`` has it), ``strategy``, ``replication``, ``month``
+        and ``equity``: the sum of net_cash_flow × discount_factor over months 1..month
+        (currency, discounted to month 0).
+    """
+    run = [c for c in ("point", "strategy", "replication") if c in monthly.columns]
+    df = monthly[[*run, "month", "net_cash_flow", "discount_factor"]].sort_values(
+        [*run, "month"])
+    discounted = df["net_cash_flow"] * df["discount_factor"]
+    out = df[[*run, "month"]].copy()
+    out["equity"] = discounted.groupby([df[c] for c in run]).cumsum()
+    return out.reset_index(drop=True)
+
+
+def payback_month(months: np.ndarray, values: np.ndarray) -> float:
+    """The first month from which ``values`` stay at or above 0 up to the last month.
+
+    Args:
+        months: Months in increasing order.
+        values: A cumulative difference per month (NaN counts as below 0).
+
+    Returns:
+        That month, or NaN if the last value is below 0 (no payback within the months).
+    """
+    below = np.flatnonzero(~(np.asarray(values, dtype=float) >= 0))
+    if len(below) == 0:
+        return float(months[0])
+    if below[-1] == len(months) - 1:
+        return math.nan
+    return float(months[below[-1] + 1])
+
+
+def payback(monthly: pd.DataFrame, strategies: list[str],
+            ) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The J-curve and payback month of each strategy against the baseline.
+
+    The J-curve is the cumulative discounted net cash flow of a strategy's run minus the
+    baseline's, paired by replication, month by month. Its payback month is the first
+    month from which the mean stays at or above 0 to the horizon; the interval runs from
+    the month the upper 95 % bound does so to the month the lower bound does.
+
+    Args:
+        monthly: Rows of ``monthly.parquet`` (see :func:`equity_paths`).
+        strategies: Strategies in ``compare`` order; the first is the baseline.
+
+    Returns:
+        ``(curves, summary)``. curves: ``strategy``, ``baseline``, ``month``, ``mean``,
+        ``ci_low``, ``ci_high`` (currency, discounted to month 0) and ``n`` (pairs).
+        summary: one row per strategy after the first with ``strategy``, ``baseline``,
+        ``payback_month``, ``payback_low``, ``payback_high`` (months; NaN where never
+        within the horizon) and ``horizon`` (the last month).
+    """
+    diffs = paired_differences(equity_paths(monthly), ["month"], "equity", strategies)
+    rank = {s: i for i, s in enumerate(strategies)}
+    diffs = diffs.sort_values(["strategy", "month"], kind="stable", key=lambda col: (
+        col.map(rank) if col.name == "strategy" else col))
+    curves = intervals(diffs, ["strategy", "baseline", "month"])
+    horizon = int(monthly["month"].max())
+    summary = [{"strategy": s, "baseline": b,
+                "payback_month": payback_month(c["month"].to_numpy(), c["mean"].to_numpy()),
+                "payback_low": payback_month(c["month"].to_numpy(), c["ci_high"].to_numpy()),
+                "payback_high": payback_month(c["month"].to_numpy(), c["ci_low"].to_numpy()),
+                "horizon": horizon}
+               for (s, b), c in curves.groupby(["strategy", "baseline"], sort=False)]
+    columns = ["strategy", "baseline", "payback_month", "payback_low", "payback_high",
+               "horizon"]
+    return curves, pd.DataFrame(summary, columns=columns)
+
+
 # ---------------------------------------------------------------- Monte Carlo
 @dataclass
 class ExperimentResult:
@@ -373,6 +584,10 @@ class ExperimentResult:
     replications: int
     failures: dict[str, str] = field(default_factory=dict)
     stopped_because: str = ""
+    bridge: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """See :func:`bridge` (also ``bridge.csv``)."""
+    payback: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """The summary of :func:`payback` (also ``payback.csv``)."""
 
 
 def scenario_hash(scenario: Scenario) -> str:
@@ -462,12 +677,18 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     ordered = sorted(tasks, key=task_order(strategies))
     store.combine(ordered)
     table.to_csv(out / "comparison.csv", index=False)
+    bridged = bridge(pd.read_parquet(out / TABLES["equity"]), strategies)
+    bridged.to_csv(out / "bridge.csv", index=False)
+    _, paid = payback(pd.read_parquet(out / TABLES["monthly"], columns=[
+        "strategy", "replication", "month", "net_cash_flow", "discount_factor"]), strategies)
+    paid.to_csv(out / "payback.csv", index=False)
     update_manifest(out, replications=n, stopped_because=stopped)
     if report:
         from .report import write_report
 
         write_report(out)
-    return ExperimentResult(out, summaries, table, n, {}, stopped)
+    return ExperimentResult(out, summaries, table, n, {}, stopped, bridge=bridged,
+                            payback=paid)
 
 
 def manifest(kind: str, scenario: Scenario, seed: int, replications: int, engine: str,

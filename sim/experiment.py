@@ -461,7 +461,9 @@ def bridge(equity: pd.DataFrame, strategies: list[str], top: int | None = None,
 
 
 def _complete(equity: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """Every run of ``equity`` with every (kind, component) of any run, 0 where absent."""
+    """Every run of ``equity`` with every (kind, component) of any run, 0 where absent;
+    names as plain strings (Parquet may hand them back as categories)."""
+    equity = equity.astype({"strategy": str, "kind": str, "component": str})
     runs = equity[[*keys, "strategy"]].drop_duplicates()
     parts = equity[["kind", "component"]].drop_duplicates()
     on = [*keys, "strategy", "kind", "component"]
@@ -473,7 +475,8 @@ def _merged_order(equity: pd.DataFrame, keys: list[str]) -> list[str]:
     """Components in the order the runs list them: one a run lacks goes right after the
     component it follows in the first run that has it."""
     order: list[str] = []
-    runs = equity.groupby([*keys, "strategy"], sort=False)["component"].agg(tuple)
+    runs = equity.groupby([*keys, "strategy"], sort=False, observed=True)["component"].agg(
+        tuple)
     for sequence in runs.unique():
         previous = -1
         for component in sequence:

@@ -1,18 +1,22 @@
 """Charts and a self-contained HTML report from an experiment's results folder.
 
 The folder holds ``manifest.json``, ``summaries.parquet``, ``monthly.parquet``,
-``segments.parquet``, ``cohorts.parquet`` (one row per run, run × month, run × month ×
-segment, run × cohort × age; every table keyed by ``point``, ``strategy``, ``replication``)
-and ``comparison.csv`` (levels and paired differences with 95 % intervals).
+``segments.parquet``, ``cohorts.parquet``, ``equity.parquet`` (one row per run, run × month,
+run × month × segment, run × cohort × age, run × equity component; every table keyed by
+``point``, ``strategy``, ``replication``) and ``comparison.csv`` (levels and paired
+differences with 95 % intervals).
 
 :func:`write_charts` draws the PNGs, :func:`write_report` writes one HTML file that embeds
 them. What each chart plots comes from a small pure function (:func:`equity_paths`,
 :func:`equity_fan`, :func:`retention_curves`, :func:`stage_mix`,
-:func:`cost_to_serve_by_segment`) so that the numbers can be checked without the pictures.
+:func:`cost_to_serve_by_segment`, :func:`sim.experiment.bridge`,
+:func:`sim.experiment.payback`) so that the numbers can be checked without the pictures.
 Money is in the scenario's currency units throughout.
 
 matplotlib is imported inside :func:`write_charts`, after selecting the Agg backend, so that
-importing this module stays cheap and never needs a display.
+importing this module stays cheap and never needs a display. Names from the scenario
+(strategies, segments, components) are shown as they are: escaped in HTML and never read as
+mathtext by matplotlib.
 """
 
 from __future__ import annotations
@@ -26,6 +30,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .experiment import BRIDGE_TOTAL, bridge, equity_paths, payback
 from .metrics import SUMMARY_METRICS
 from .scenario import STAGES
 
@@ -56,29 +61,20 @@ CHARTS = {
                      "contact costs plus the staffing costs allocated by its share of the "
                      "month's contacts, divided by its customer-months; pooled over months "
                      "and replications.",
+    "equity_bridge": "Equity bridge: how each strategy's customer-equity difference from the "
+                     "baseline (paired by replication, mean over replications) builds up, by "
+                     "revenue and cost line (left) and by true segment (right; firm-wide "
+                     "holds what no segment causes: staffing, overheads, budgets). Each bar "
+                     "starts where the previous one ends; whiskers are 95 % intervals of "
+                     "each component's difference; the last bar is the total difference.",
+    "payback": "J-curve: cumulative discounted net cash flow of each strategy minus the "
+               "baseline's, paired by replication (line: mean; band: 95 % interval). The "
+               "dashed line marks the payback month, from which the mean stays at or "
+               "above zero to the horizon.",
 }
 """Every chart :func:`write_charts` draws (file stem) and its caption in the report."""
 
 _RUN_KEYS = ["strategy", "replication"]
-
-
-def equity_paths(monthly: pd.DataFrame) -> pd.DataFrame:
-    """Cumulative discounted net cash flow of each run, month by month.
-
-    Args:
-        monthly: Rows of ``monthly.parquet`` (``strategy``, ``replication``, ``month``,
-            ``net_cash_flow``, ``discount_factor``, ...), for one point.
-
-    Returns:
-        Columns ``strategy``, ``replication``, ``month`` and ``equity``: the sum of
-        net_cash_flow × discount_factor over months 1..month (currency, discounted to month 0).
-    """
-    df = monthly[_RUN_KEYS + ["month", "net_cash_flow", "discount_factor"]].sort_values(
-        _RUN_KEYS + ["month"])
-    discounted = df["net_cash_flow"] * df["discount_factor"]
-    df = df[_RUN_KEYS + ["month"]].copy()
-    df["equity"] = discounted.groupby([df["strategy"], df["replication"]]).cumsum()
-    return df.reset_index(drop=True)
 
 
 def equity_fan(paths: pd.DataFrame) -> pd.DataFrame:
@@ -193,32 +189,42 @@ def write_charts(results_dir: Path, point: int = 0) -> dict[str, Path]:
     results_dir = Path(results_dir)
     manifest = json.loads((results_dir / "manifest.json").read_text(encoding="utf-8"))
     summaries = _read(results_dir, "summaries", point)
-    present = set(summaries["strategy"])
-    strategies = [s for s in manifest["strategies"] if s in present]  # baseline first
+    strategies = _present(manifest, summaries)
     monthly = _read(results_dir, "monthly", point)
+    curves, paid = payback(monthly, strategies)
     draw = {
-        "equity_distribution": lambda ax: _plot_distribution(ax, summaries, strategies),
-        "equity_fan": lambda ax: _plot_fan(ax, equity_fan(equity_paths(monthly)), strategies),
+        "equity_distribution": lambda ax: _plot_distribution(ax[0], summaries, strategies),
+        "equity_fan": lambda ax: _plot_fan(ax[0], equity_fan(equity_paths(monthly)),
+                                           strategies),
         "retention": lambda ax: _plot_retention(
-            ax, retention_curves(_read(results_dir, "cohorts", point)), strategies),
-        "stage_mix": lambda ax: _plot_stage_mix(ax, stage_mix(monthly), strategies),
+            ax[0], retention_curves(_read(results_dir, "cohorts", point)), strategies),
+        "stage_mix": lambda ax: _plot_stage_mix(ax[0], stage_mix(monthly), strategies),
         "cost_to_serve": lambda ax: _plot_cost_to_serve(
-            ax, cost_to_serve_by_segment(monthly, _read(results_dir, "segments", point)),
+            ax[0], cost_to_serve_by_segment(monthly, _read(results_dir, "segments", point)),
             strategies),
+        "equity_bridge": lambda ax: _plot_bridge(
+            ax, bridge(_read(results_dir, "equity", point), strategies), strategies),
+        "payback": lambda ax: _plot_payback(ax[0], curves, paid, strategies),
     }
-    small_multiples = {"retention", "stage_mix"}
+    others = max(len(strategies) - 1, 1)  # panels of the charts against the baseline
+    grid = {"retention": (1, len(strategies)), "stage_mix": (1, len(strategies)),
+            "equity_bridge": (others, 2), "payback": (1, others)}
+    """(rows, columns) of panels of each chart with more than one."""
     out_dir = results_dir / "charts"
     out_dir.mkdir(parents=True, exist_ok=True)
     suffix = "" if point == 0 else f"_point{point}"
     paths = {}
-    for name in CHARTS:
-        panels = len(strategies) if name in small_multiples else 1
-        fig, axes = plt.subplots(1, panels, figsize=(max(8.0, 4.5 * panels), 4.8),
-                                 sharey=True, squeeze=False, layout="constrained")
-        draw[name](axes[0])
-        paths[name] = out_dir / f"{name}{suffix}.png"
-        fig.savefig(paths[name], dpi=110)
-        plt.close(fig)
+    # Names from the scenario are text, not mathtext: a "$" in one must show as a "$".
+    with matplotlib.rc_context({"text.parse_math": False}):
+        for name in CHARTS:
+            rows, columns = grid.get(name, (1, 1))
+            fig, axes = plt.subplots(rows, columns, sharey=name != "equity_bridge",
+                                     figsize=(max(8.0, 4.5 * columns), 4.8 * rows),
+                                     squeeze=False, layout="constrained")
+            draw[name](axes)
+            paths[name] = out_dir / f"{name}{suffix}.png"
+            fig.savefig(paths[name], dpi=110)
+            plt.close(fig)
     return paths
 
 
@@ -249,6 +255,9 @@ def write_report(results_dir: Path, point: int = 0) -> Path:
     # taken to describe this one.
     if "point" in comparison.columns:
         comparison = comparison[comparison["point"] == point]
+    strategies = _present(manifest, _read(results_dir, "summaries", point))
+    bridged = bridge(_read(results_dir, "equity", point), strategies)
+    _, paid = payback(_read(results_dir, "monthly", point), strategies)
     title = str(manifest["scenario_name"]) + ("" if point == 0 else f", point {point}")
     description = manifest.get("scenario", {}).get("description") or ""
     figures = "\n".join(
@@ -274,6 +283,17 @@ def write_report(results_dir: Path, point: int = 0) -> Path:
 {_comparison_table(comparison)}
 <p class="note">Mean over replications; 95 % CI as [low, high]; for a difference, share won
 is the share of replications in which the strategy beats the baseline.</p>
+<h2>Equity bridge</h2>
+{_bridge_table(bridged)}
+<p class="note">Each strategy's customer-equity difference from the baseline, paired by
+replication, split by revenue and cost line and by true segment (currency, discounted to
+month 0). The components of each split add up to the total.</p>
+<h2>Payback</h2>
+{_payback_table(paid)}
+<p class="note">The payback month is the first from which the strategy's cumulative
+discounted net cash flow stays ahead of the baseline's (mean over replications) until the
+horizon; its interval runs from the month the upper 95 % bound does so to the month the
+lower bound does (&gt; horizon: not within the horizon).</p>
 <h2>Charts</h2>
 {figures}
 <details><summary>Resolved scenario</summary>
@@ -330,6 +350,28 @@ def format_share(share: float) -> str:
     return "–" if math.isnan(share) else f"{100 * share:.0f} %"
 
 
+def format_payback(row) -> str:
+    """A row of :func:`sim.experiment.payback`'s summary in words.
+
+    Returns:
+        ``payback: month 31 [24, 40]`` (the month and its 95 % interval; a bound not reached
+        within the horizon shows as ``> HORIZON``), or ``no payback within the 120-month
+        horizon``.
+    """
+    horizon = row["horizon"]
+    if math.isnan(row["payback_month"]):
+        return f"no payback within the {horizon:,.0f}-month horizon"
+    low, high = (f"> {horizon:,.0f}" if math.isnan(v) else f"{v:,.0f}"
+                 for v in (row["payback_low"], row["payback_high"]))
+    return f"payback: month {row['payback_month']:,.0f} [{low}, {high}]"
+
+
+def _present(manifest: dict, summaries: pd.DataFrame) -> list[str]:
+    """The manifest's strategies that have runs in ``summaries``, baseline first."""
+    present = set(summaries["strategy"])
+    return [s for s in manifest["strategies"] if s in present]
+
+
 def _read(results_dir: Path, table: str, point: int) -> pd.DataFrame:
     """One Parquet table of the folder, only the rows of ``point``, without that column."""
     df = pd.read_parquet(results_dir / f"{table}.parquet", filters=[("point", "==", point)])
@@ -375,6 +417,29 @@ def _comparison_table(comparison: pd.DataFrame) -> str:
             f'<td class="num">{_e(format_interval(r.ci_low, r.ci_high, diff))}</td>'
             f'<td class="num">{r.n:,.0f}</td>'
             f'<td class="num">{_e(format_share(r.share_won) if diff else "")}</td></tr>')
+    return "<table>\n" + head + "\n" + "\n".join(rows) + "\n</table>"
+
+
+def _bridge_table(table: pd.DataFrame) -> str:
+    """:func:`sim.experiment.bridge` as an HTML table; differences signed."""
+    head = ("<tr><th>strategy</th><th>split</th><th>component</th><th>mean difference</th>"
+            "<th>95 % CI</th><th>replications</th></tr>")
+    rows = [f"<tr><td>{_e(f'{r.strategy} − {r.baseline}')}</td>"
+            f"<td>by {_e(r.kind)}</td>"
+            f"<td>{_e(r.component)}</td>"
+            f'<td class="num">{_e(format_number(r.mean, signed=True))}</td>'
+            f'<td class="num">{_e(format_interval(r.ci_low, r.ci_high, signed=True))}</td>'
+            f'<td class="num">{r.n:,.0f}</td></tr>' for r in table.itertuples(index=False)]
+    return "<table>\n" + head + "\n" + "\n".join(rows) + "\n</table>"
+
+
+def _payback_table(summary: pd.DataFrame) -> str:
+    """The summary of :func:`sim.experiment.payback` as an HTML table."""
+    head = "<tr><th>strategy</th><th>payback month [95 % CI]</th><th>horizon</th></tr>"
+    rows = [f"<tr><td>{_e(f'{r.strategy} − {r.baseline}')}</td>"
+            f"<td>{_e(format_payback(r._asdict()))}</td>"
+            f'<td class="num">{r.horizon:,.0f} months</td></tr>'
+            for r in summary.itertuples(index=False)]
     return "<table>\n" + head + "\n" + "\n".join(rows) + "\n</table>"
 
 
@@ -539,3 +604,74 @@ def _plot_cost_to_serve(axes, cts: pd.DataFrame, strategies: list[str]) -> None:
     ax.set_ylabel("currency units per customer-month")
     ax.grid(axis="y", alpha=0.3)
     ax.legend(title="strategy")
+
+
+_NOTHING_TO_COMPARE = "only the baseline ran: nothing to compare it with"
+
+
+def _plot_bridge(axes, table: pd.DataFrame, strategies: list[str]) -> None:
+    """One row of panels per strategy against the baseline: the :func:`bridge` waterfall
+    by line (left) and by segment (right), currency discounted to month 0."""
+    if len(strategies) < 2:
+        axes[0, 0].text(0.5, 0.5, _NOTHING_TO_COMPARE, ha="center", transform=axes[0, 0].transAxes)
+        return
+    titles = {"line": "by revenue and cost line", "segment": "by true segment"}
+    for row, s in zip(axes, strategies[1:], strict=True):
+        for ax, kind in zip(row, titles, strict=True):
+            rows = table[(table["strategy"] == s) & (table["kind"] == kind)]
+            _waterfall(ax, rows)
+            ax.set_title(f"{s} − {strategies[0]}, {titles[kind]}")
+            ax.set_ylabel("difference in customer equity (currency units)")
+
+
+def _waterfall(ax, rows: pd.DataFrame) -> None:
+    """Floating bars of the components of one (strategy, kind) of :func:`bridge`, each from
+    the running sum, with 95 % whiskers at its end; then the total from zero."""
+    parts = rows[rows["component"] != BRIDGE_TOTAL]
+    total = rows[rows["component"] == BRIDGE_TOTAL]
+    mean = parts["mean"].to_numpy()
+    ends = np.cumsum(mean)
+    starts = ends - mean
+    x = np.arange(len(parts) + 1)
+    ax.bar(x[:-1], mean, bottom=starts, width=0.7,
+           color=np.where(mean >= 0, "tab:green", "tab:red"))
+    ax.bar(x[-1:], total["mean"].to_numpy(), width=0.7, color="tab:grey")
+    centres = np.append(ends, total["mean"].to_numpy())
+    means = pd.concat([parts, total])
+    # A whisker of no length where an interval is unknown (a single replication).
+    below = np.nan_to_num((means["mean"] - means["ci_low"]).to_numpy())
+    above = np.nan_to_num((means["ci_high"] - means["mean"]).to_numpy())
+    ax.errorbar(x, centres, yerr=[below, above], fmt="none", ecolor="black", capsize=3,
+                linewidth=1)
+    ax.hlines(ends[:-1], x[:-2] + 0.35, x[1:-1] - 0.35, color="grey", linewidth=0.8)
+    ax.axhline(0, color="grey", linewidth=0.8)
+    ax.set_xticks(x, [*map(str, parts["component"]), "total"], rotation=35, ha="right")
+    ax.use_sticky_edges = False  # a margin below the lowest bar too
+    _money_axis(ax.yaxis)
+    ax.grid(axis="y", alpha=0.3)
+
+
+def _plot_payback(axes, curves: pd.DataFrame, summary: pd.DataFrame,
+                  strategies: list[str]) -> None:
+    """One panel per strategy against the baseline: the J-curve of :func:`payback` with
+    its 95 % band, zero line and payback month (currency discounted to month 0)."""
+    if len(strategies) < 2:
+        axes[0].text(0.5, 0.5, _NOTHING_TO_COMPARE, ha="center", transform=axes[0].transAxes)
+        return
+    colours = _colours(strategies)
+    for ax, s in zip(axes, strategies[1:], strict=True):
+        c = curves[curves["strategy"] == s]
+        ax.fill_between(c["month"], c["ci_low"], c["ci_high"], color=colours[s], alpha=0.25,
+                        linewidth=0, label="95 % interval")
+        ax.plot(c["month"], c["mean"], color=colours[s], linewidth=2, label="mean")
+        ax.axhline(0, color="grey", linewidth=0.8)
+        paid = summary[summary["strategy"] == s].iloc[0]
+        if not math.isnan(paid["payback_month"]):
+            ax.axvline(paid["payback_month"], color="black", linestyle="--", linewidth=1,
+                       label=format_payback(paid))
+        ax.set_title(f"J-curve: {s} − {strategies[0]}\n{format_payback(paid)}")
+        ax.set_xlabel("month")
+        _money_axis(ax.yaxis)
+        ax.grid(alpha=0.3)
+        ax.legend(loc="best", fontsize="small")
+    axes[0].set_ylabel("cumulative discounted net cash flow difference (currency units)")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 import json
+import math
 import re
 import shutil
 import subprocess
@@ -17,11 +18,14 @@ import pytest
 import sim
 from sim.report import (
     CHARTS,
+    _plot_payback,
+    _waterfall,
     cost_to_serve_by_segment,
     equity_fan,
     equity_paths,
     format_interval,
     format_number,
+    format_payback,
     format_share,
     headline_sentences,
     retention_curves,
@@ -40,6 +44,9 @@ PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 LOWER_IS_BETTER = {"churn_rate_annual"}
 COMPARED = ["customer_equity", "churn_rate_annual", "clv_mean"]
 """The metrics of the fixture's comparison.csv."""
+ODD_SEGMENT = r"value <seekers> $\alpha_{x$"
+"""The fixture's name for the value_seekers segment in equity.parquet: HTML to escape and
+mathtext that matplotlib would fail to parse."""
 
 
 def _interval(values: np.ndarray) -> tuple[float, float, float]:
@@ -70,6 +77,23 @@ def _comparison(summaries: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _equity(run) -> pd.DataFrame:
+    """A run's equity table per its contract (lines and segments each summing to customer
+    equity), made from the run's monthly and segment accounts so that these tests do not
+    depend on how the engine attributes costs to segments."""
+    monthly, discount = run.monthly, run.monthly["discount_factor"]
+    lines = {"revenue": (monthly["revenue"] * discount).sum()}
+    lines |= {c: -(monthly[c] * discount).sum() for c in monthly if c.endswith("_costs")}
+    lines["residual_value"] = run.summary["residual_value"]
+    seg = run.segments.merge(monthly[["month", "discount_factor"]], on="month")
+    own = ((seg["revenue"] - seg["service_costs"]) * seg["discount_factor"]).groupby(
+        seg["segment"].astype(str).replace({"value_seekers": ODD_SEGMENT})).sum()
+    segments = {**own, "firm_wide": run.summary["customer_equity"] - own.sum()}
+    return pd.DataFrame([{"kind": kind, "component": c, "value": float(v)}
+                         for kind, parts in (("line", lines), ("segment", segments))
+                         for c, v in parts.items()])
+
+
 @pytest.fixture(scope="module")
 def results(tmp_path_factory) -> Path:
     """A real results folder: both strategies × 3 replications of a shrunk headline scenario."""
@@ -78,15 +102,15 @@ def results(tmp_path_factory) -> Path:
         "simulation.horizon_months": HORIZON})
     folder = tmp_path_factory.mktemp("results")
     tables: dict[str, list[pd.DataFrame]] = {
-        "summaries": [], "monthly": [], "segments": [], "cohorts": []}
+        "summaries": [], "monthly": [], "segments": [], "cohorts": [], "equity": []}
     for strategy in STRATEGIES:
         for r in range(REPLICATIONS):
             run = sim.run(scenario, strategy=strategy, replication=r)
             keys = {"point": 0, "strategy": strategy, "replication": r}
             tables["summaries"].append(pd.DataFrame([{**keys, "seed": run.seed,
                                                       **run.summary}]))
-            for name in ("monthly", "segments", "cohorts"):
-                df = getattr(run, name)
+            for name in ("monthly", "segments", "cohorts", "equity"):
+                df = _equity(run) if name == "equity" else getattr(run, name)
                 tables[name].append(df.assign(**keys)[[*keys, *df.columns]])
     for name, frames in tables.items():
         pd.concat(frames, ignore_index=True).to_parquet(folder / f"{name}.parquet",
@@ -247,6 +271,66 @@ def test_headline_reads_the_interval(low, high, says):
     assert says in sentence
 
 
+@pytest.mark.parametrize(("row", "text"), [
+    ({"payback_month": 31.0, "payback_low": 24.0, "payback_high": 40.0, "horizon": 120},
+     "payback: month 31 [24, 40]"),
+    ({"payback_month": 31.0, "payback_low": 24.0, "payback_high": math.nan, "horizon": 120},
+     "payback: month 31 [24, > 120]"),
+    ({"payback_month": math.nan, "payback_low": 100.0, "payback_high": math.nan,
+      "horizon": 120}, "no payback within the 120-month horizon"),
+])
+def test_format_payback(row, text):
+    assert format_payback(row) == text
+
+
+def _axes():
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    fig, ax = plt.subplots()
+    return fig, ax
+
+
+def test_waterfall_bars_float_from_the_running_sum_and_total_from_zero():
+    import matplotlib.pyplot as plt
+    from matplotlib.container import ErrorbarContainer
+
+    rows = pd.DataFrame({"component": ["revenue", "cost $x$", "residual", "total"],
+                         "mean": [100.0, -30.0, -20.0, 50.0],
+                         "ci_low": [90.0, -35.0, -21.0, 40.0],
+                         "ci_high": [110.0, -25.0, -19.0, 60.0]})
+    fig, ax = _axes()
+    _waterfall(ax, rows)
+    bars = [(p.get_y(), p.get_height()) for p in ax.patches]
+    assert bars == [(0.0, 100.0), (100.0, -30.0), (70.0, -20.0), (0.0, 50.0)]
+    # Whiskers at each bar's end: 100 ± 10, 70 ± 5, 50 ± 1, total 50 ± 10.
+    [errorbar] = [c for c in ax.containers if isinstance(c, ErrorbarContainer)]
+    _, _, [whiskers] = errorbar.lines
+    spans = [tuple(sorted(seg[:, 1])) for seg in whiskers.get_segments()]
+    assert spans == [(90.0, 110.0), (65.0, 75.0), (49.0, 51.0), (40.0, 60.0)]
+    assert [t.get_text() for t in ax.get_xticklabels()] == [
+        "revenue", "cost $x$", "residual", "total"]
+    plt.close(fig)
+
+
+def test_jcurve_marks_the_payback_month():
+    import matplotlib.pyplot as plt
+
+    curves = pd.DataFrame({"strategy": "seg", "month": [1, 2, 3], "mean": [-2.0, 1.0, 3.0],
+                           "ci_low": [-3.0, -1.0, 2.0], "ci_high": [-1.0, 2.0, 4.0]})
+    summary = pd.DataFrame([{"strategy": "seg", "baseline": "base", "payback_month": 2.0,
+                             "payback_low": 2.0, "payback_high": 3.0, "horizon": 3}])
+    fig, ax = _axes()
+    _plot_payback([ax], curves, summary, ["base", "seg"])
+    vertical = [line.get_xdata()[0] for line in ax.lines
+                if len(set(line.get_xdata())) == 1 and len(line.get_xdata()) == 2]
+    assert vertical == [2.0]
+    assert "payback: month 2 [2, 3]" in ax.get_title()
+    plt.close(fig)
+
+
 # --- the real results folder ------------------------------------------------------------------
 
 
@@ -318,12 +402,31 @@ def test_report_escapes_strings_from_the_data(report):
     assert "<script>" not in report
     assert "gsp_vs_segmented &lt;script&gt;alert(&quot;x&quot;)&lt;/script&gt;" in report
     assert "&amp;&amp; echo &lt;done&gt;" in report
+    assert "<seekers>" not in report
+    assert "<td>value &lt;seekers&gt; $\\alpha_{x$</td>" in report
+
+
+def test_report_shows_the_bridge_and_payback(results, report):
+    summaries = pd.read_parquet(results / "summaries.parquet")
+    wide = {m: summaries.pivot(index="replication", columns="strategy", values=m)
+            for m in ("customer_equity", "discounted_cash_flow")}
+    equity = wide["customer_equity"]["segmented"] - wide["customer_equity"]["gsp"]
+    total = format_number(equity.mean(), signed=True)
+    for kind in ("line", "segment"):
+        assert (f"<td>segmented − gsp</td><td>by {kind}</td><td>total</td>"
+                f'<td class="num">{total}</td>') in report
+    # The J-curve ends at the mean difference in discounted cash flow: below zero there,
+    # the strategy has not paid back within the horizon.
+    cash = wide["discounted_cash_flow"]["segmented"] - wide["discounted_cash_flow"]["gsp"]
+    paid_back = "payback: month " in report
+    assert paid_back == (cash.mean() >= 0)
+    assert paid_back or f"no payback within the {HORIZON}-month horizon" in report
 
 
 def test_a_sweep_point_gets_its_own_files(results, tmp_path):
     folder = tmp_path / "sweep"
     shutil.copytree(results, folder, ignore=shutil.ignore_patterns("charts", "*.html"))
-    for name in ("summaries", "monthly", "segments", "cohorts"):
+    for name in ("summaries", "monthly", "segments", "cohorts", "equity"):
         df = pd.read_parquet(folder / f"{name}.parquet")
         # Point 2 keeps only the baseline: its charts must not expect the other strategy.
         df[df["strategy"] == "gsp"].assign(point=2).to_parquet(folder / f"{name}.parquet")

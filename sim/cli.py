@@ -50,9 +50,22 @@ def _load(args) -> object:
         raise
 
 
-def format_comparison(table, strategies: list[str]) -> str:
-    """The comparison as text: mean [95 % CI] per strategy, then paired differences."""
-    from .report import format_interval, format_number
+BRIDGE_TOP = 5
+"""Components of the equity bridge printed per strategy; the rest are lumped as "other"."""
+
+
+def format_comparison(table, strategies: list[str], bridge=None, payback=None) -> str:
+    """The comparison as text: mean [95 % CI] per strategy, then, for each strategy against
+    the baseline, the paired differences, the equity bridge by line and the payback month.
+
+    Args:
+        table: :func:`sim.experiment.comparison`.
+        strategies: Strategies in ``compare`` order; the first is the baseline.
+        bridge: :func:`sim.experiment.bridge` (with ``top``, to keep it short); its rows of
+            kind "line" other than the total are printed (currency).
+        payback: The summary of :func:`sim.experiment.payback` (months).
+    """
+    from .report import format_interval, format_number, format_payback
 
     levels = table[table["kind"] == "level"]
     cells = {(r.metric, r.strategy): f"{format_number(r.mean)} "
@@ -64,14 +77,41 @@ def format_comparison(table, strategies: list[str]) -> str:
              " " * width + "".join(s.rjust(col) for s in strategies)]
     lines += [m.ljust(width) + "".join(cells[m, s].rjust(col) for s in strategies)
               for m in metrics]
-    for r in table[table["kind"] == "paired_difference"].itertuples():
-        if r.metric == metrics[0]:
-            lines.append(f"\n{r.strategy} − {r.baseline}, paired by replication "
-                         f"(share of replications {r.strategy} does better):")
-        lines.append(f"  {r.metric.ljust(width)}{format_number(r.mean, signed=True):>14} "
-                     f"{format_interval(r.ci_low, r.ci_high, signed=True)}  "
-                     f"wins {r.share_won:.0%}")
+    diffs = table[table["kind"] == "paired_difference"]
+    for s in strategies[1:]:
+        lines.append(f"\n{s} − {strategies[0]}, paired by replication "
+                     f"(share of replications {s} does better):")
+        lines += [f"{_difference(r.metric, width, r)}  wins {r.share_won:.0%}"
+                  for r in diffs[diffs["strategy"] == s].itertuples()]
+        if bridge is not None:
+            lines += _bridge_lines(bridge[bridge["strategy"] == s])
+        if payback is not None:
+            lines += [f"  {format_payback(row)}"
+                      for row in payback[payback["strategy"] == s].to_dict("records")]
     return "\n".join(lines)
+
+
+def _difference(name: str, width: int, row, indent: str = "  ") -> str:
+    """One signed difference with its 95 % interval, ``name`` padded to ``width``."""
+    from .report import format_interval, format_number
+
+    return (f"{indent}{name.ljust(width)}{format_number(row.mean, signed=True):>14} "
+            f"{format_interval(row.ci_low, row.ci_high, signed=True)}")
+
+
+def _bridge_lines(bridge) -> list[str]:
+    """The equity bridge of one strategy by line, largest components first (currency)."""
+    from .experiment import BRIDGE_OTHER, BRIDGE_TOTAL
+
+    rows = bridge[(bridge["kind"] == "line") & (bridge["component"] != BRIDGE_TOTAL)]
+    if rows.empty:
+        return []
+    # Largest absolute difference first, "other" last.
+    size = rows["mean"].abs().where(rows["component"] != BRIDGE_OTHER, -1.0).to_numpy()
+    rows = rows.iloc[np.argsort(-size, kind="stable")]
+    width = max(len(str(c)) for c in rows["component"]) + 2
+    return ["  customer_equity difference by line:"] + [
+        _difference(str(r.component), width, r, indent="    ") for r in rows.itertuples()]
 
 
 def _experiment(out: str, start):
@@ -97,7 +137,9 @@ def _experiment(out: str, start):
 
 def cmd_run(args) -> int:
     # Imported here so that `cvm schema` and bad-input errors stay fast.
-    from .experiment import monte_carlo
+    import pandas as pd
+
+    from .experiment import TABLES, bridge, monte_carlo
 
     scenario = _load(args)
     if args.strategy:
@@ -130,7 +172,8 @@ def cmd_run(args) -> int:
           f"{len(strategies)} strategies, seed {result.summaries['seed'].iloc[0]}, "
           f"{scenario.simulation.horizon_months} months, {scenario.market.population:,} "
           f"customers")
-    print(format_comparison(result.comparison, strategies))
+    top = bridge(pd.read_parquet(result.path / TABLES["equity"]), strategies, top=BRIDGE_TOP)
+    print(format_comparison(result.comparison, strategies, top, result.payback))
     if result.stopped_because:
         print(result.stopped_because)
     print(f"results: {result.path}/ (report.html, comparison.csv, Parquet tables)")

@@ -7,9 +7,9 @@ run × month × segment, run × cohort × age, run × equity component; every ta
 differences with 95 % intervals).
 
 :func:`write_charts` draws the PNGs, :func:`write_report` writes one HTML file that embeds
-them. What each chart plots comes from a small pure function (:func:`equity_paths`,
-:func:`equity_fan`, :func:`retention_curves`, :func:`stage_mix`,
-:func:`cost_to_serve_by_segment`, :func:`sim.experiment.bridge`,
+them. What each chart plots comes from a small pure function
+(:func:`sim.experiment.equity_paths`, :func:`equity_fan`, :func:`retention_curves`,
+:func:`stage_mix`, :func:`cost_to_serve_by_segment`, :func:`sim.experiment.bridge`,
 :func:`sim.experiment.payback`) so that the numbers can be checked without the pictures.
 Money is in the scenario's currency units throughout.
 

@@ -10,25 +10,58 @@ from __future__ import annotations
 import mesa
 import numpy as np
 
-from . import phases, strategies
+from . import phases, scoring, strategies
 from .scenario import STAGES, TIERS
 
 
 class Firm(mesa.Agent):
-    """The firm: settles its plan once, then each month codes customers and decides spend."""
+    """The firm: runs its plan, keeps records of its customers (its churn-score ledger) and
+    each month scores and codes customers and decides spend."""
 
-    def __init__(self, model: mesa.Model, plan: strategies.Plan):
+    def __init__(self, model: mesa.Model, plan: strategies.Plan, n_propositions: int):
         super().__init__(model)
         self.plan = plan
+        self.ledger = scoring.Ledger.empty(n_propositions)
+        self._design = scoring.design(n_propositions)
+        self.score: np.ndarray | None = None   # churn score per cell, if the firm fits one
+        self.score_history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+        self.retention_worth = strategies.retention_worth(plan, None, n_propositions)
 
     def decide(self, groups: dict[str, np.ndarray], month: int) -> strategies.Decisions:
-        """Code customers into value tiers, then decide this month's reach and spend.
+        """Score customers into churn-score cells, code them into value tiers, then decide
+        this month's reach and spend.
 
         ``groups``: row indices of current customers, prospects and departed customers.
         """
-        ctx = self.model.ctx
-        strategies.assign_tiers(self.plan, ctx.state, groups["active"])
-        return strategies.decide(self.plan, ctx.scenario, ctx.state, groups, month)
+        st = self.model.ctx.state
+        active = groups["active"]
+        st.score_cell[active] = scoring.cells(st.proposition[active], st.products[active],
+                                              st.tenure[active], st.last_complaint[active],
+                                              month)
+        strategies.assign_tiers(self.plan, st, active)
+        return strategies.decide(self.plan, self.model.ctx.scenario, st, groups, month,
+                                 self.retention_worth)
+
+    def record(self, month: int, start_cells: np.ndarray, left_cells: np.ndarray) -> None:
+        """Note the month's customers and leavers by score cell (and, in measured months,
+        how the score in use ranked them)."""
+        self.ledger.record(month, start_cells, left_cells)
+        if month > 0 and self.score is not None:
+            slot = month % scoring.REFIT_MONTHS
+            self.score_history.append((self.score, self.ledger.exposed[slot].copy(),
+                                       self.ledger.left[slot].copy()))
+
+    def refit(self) -> None:
+        """Fit the churn score on the ledger (strategies that target retention only) and
+        re-rank what retention is worth by cell and label."""
+        n_props = len(self.model.ctx.tables.proposition_names)
+        self.score = None
+        if self.plan.scores_churn:
+            beta = scoring.fit(self.ledger.exposed.sum(axis=0), self.ledger.left.sum(axis=0),
+                               self._design)
+            if beta is not None:
+                self.score = scoring.scores(beta, self._design)
+        self.retention_worth = strategies.retention_worth(self.plan, self.score, n_props)
 
 
 class Customer(mesa.Agent):
@@ -70,6 +103,9 @@ class Customer(mesa.Agent):
     def serve(self) -> None:
         phases.serve(self.model.ctx, self._rows)
 
+    def migrate(self) -> None:
+        phases.migrate(self.model.ctx, self._rows)
+
     def experience(self) -> None:
         phases.experience(self.model.ctx, self._rows)
 
@@ -87,6 +123,9 @@ class Customer(mesa.Agent):
 
     def win_back(self) -> None:
         phases.win_back(self.model.ctx, self._rows)
+
+    def turn_over(self) -> None:
+        phases.turn_over(self.model.ctx, self._rows)
 
     def account(self) -> None:
         phases.account(self.model.ctx, self._rows)

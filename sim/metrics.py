@@ -1,16 +1,30 @@
-"""Customer equity, CLV and churn from a finished run.
+"""Customer equity, CLV, churn, cost to serve and the equity's parts, from a finished run.
 
 Timing convention: month t's cash flows fall at the end of month t and are discounted by
 (1 + d)^−t, with d the monthly equivalent of the annual discount rate. A customer who
-leaves in month t pays nothing for month t. Initial customers count as acquired at the
-end of month 0 (they paid for month 0, outside the horizon).
+leaves in month t pays nothing for month t. The measured horizon is months 1..H; the
+warm-up before it is never counted.
 
-Customer equity (Rust, Lemon & Zeithaml 2004): the discounted net cash flows of current
-*and future* customers over the horizon — every cost line included — plus the discounted
-residual value of the customers alive at its end. The residual value of a customer is the
-expected discounted margin of a geometric lifetime at their final churn hazard p:
-margin · (1 − p) / (d + p), discounted from the horizon to month 0. The residual margin is
-revenue less delivery cost and expected contact cost; fixed costs stop at the horizon.
+**Customer equity** (Rust, Lemon & Zeithaml 2004): the discounted net cash flows of
+current *and future* customers over the horizon — every cost line included — plus the
+discounted residual value of the customers alive at its end. The residual value of a
+customer is the expected discounted net margin of a geometric lifetime at their final
+churn hazard p (Fader & Hardie 2012's m(1 − p)/(d + p), margins at each month's end),
+discounted from the horizon to month 0. Its net margin is revenue less delivery cost,
+expected contact cost *and the customer's share of the costs that keep serving the base*:
+the staffing, proposition, analytics, retention and development costs of the horizon's
+last twelve months per customer-month. Charging those per customer-month assumes that the
+firm sizes them to its base over the long run (they shrink as the base does); stopping
+them at the horizon instead would make a strategy with large fixed costs look better the
+more of its value lies beyond the horizon. Acquisition and win-back spend are not charged
+to the residual: they buy future customers, whose value the residual does not count.
+
+**CLV per acquired customer** (``clv_mean``): for every relationship begun in the horizon
+(an acquisition or a win-back), the margin it brought less the contact and programme costs
+it caused, discounted to the month it began, plus its residual value if it is still alive
+at the end, less the acquisition (or win-back) spend of its month shared among that month's
+new customers. Fixed costs (staff, propositions, analytics) are not caused by one customer
+and are not in it. The cohort table gives it per acquisition year.
 """
 
 from __future__ import annotations
@@ -20,15 +34,19 @@ import pandas as pd
 
 from .phases import Context
 from .rules import churn
-from .scenario import STAGES, TIERS
-from .tables import is_active
+from .scenario import ACTIVE_STAGES, STAGES, TIERS
+from .scoring import auc_and_lift
+from .tables import NEVER, is_active
 
 SUMMARY_METRICS: dict[str, str] = {
     "customer_equity": "discounted net cash flow over the horizon + residual value (currency)",
     "discounted_cash_flow": "discounted net cash flow over the horizon (currency)",
-    "residual_value": "discounted expected value of customers alive at the end (currency)",
+    "residual_value": "discounted expected value of customers alive at the end, net of the "
+                      "costs of serving them (currency)",
+    "residual_share": "residual value / customer equity",
     "churn_rate_annual": "1 − (1 − churned / customer-months at risk)^12",
-    "clv_mean": "mean discounted contribution + residual per customer served (currency)",
+    "clv_mean": "CLV per customer acquired or won back in the horizon, discounted to "
+                "acquisition, net of the costs the customer caused (currency)",
     "customers_served": "customers active at any time in the horizon",
     "customers_end": "customers active at the end",
     "acquisitions": "prospects acquired over the horizon",
@@ -38,16 +56,28 @@ SUMMARY_METRICS: dict[str, str] = {
     "costs": "undiscounted costs over the horizon (currency)",
     "cost_to_serve": "contact and staffing cost per customer-month (currency)",
     "mean_satisfaction_end": "mean satisfaction of customers at the end (0..1)",
+    "score_auc": "area under the ROC curve of the firm's churn score over the horizon "
+                 "(nan for a firm without a score)",
+    "score_lift": "departure rate of the top-scored tenth of customer-months over the "
+                  "average (nan for a firm without a score)",
 }
-"""Every summary metric and what it measures. A missing or non-finite one is an error."""
+"""Every summary metric and what it measures. A missing or non-finite one is an error,
+except those in :data:`OPTIONAL_METRICS`."""
+
+OPTIONAL_METRICS = ("score_auc", "score_lift")
+"""Metrics that are nan where they do not apply (a firm that fits no churn score)."""
 
 BETTER: dict[str, int] = {
     "customer_equity": +1, "discounted_cash_flow": +1, "residual_value": +1,
-    "churn_rate_annual": -1, "clv_mean": +1, "customers_served": +1, "customers_end": +1,
-    "acquisitions": +1, "winbacks": +1, "churned": -1, "revenue": +1, "costs": -1,
-    "cost_to_serve": -1, "mean_satisfaction_end": +1,
+    "residual_share": -1, "churn_rate_annual": -1, "clv_mean": +1, "customers_served": +1,
+    "customers_end": +1, "acquisitions": +1, "winbacks": +1, "churned": -1, "revenue": +1,
+    "costs": -1, "cost_to_serve": -1, "mean_satisfaction_end": +1, "score_auc": +1,
+    "score_lift": +1,
 }
 """For each summary metric, +1 if more is better for the firm, −1 if less is."""
+
+SERVING_COSTS = ("staffing_costs", "overhead_costs", "retention_costs", "development_costs")
+"""Cost lines that keep serving the base, charged per customer-month in the residual."""
 
 
 def final_churn_hazard(ctx: Context) -> np.ndarray:
@@ -63,38 +93,78 @@ def final_churn_hazard(ctx: Context) -> np.ndarray:
                                     ctx.scenario.behaviour.lifecycle.renewal_every_months)
 
 
-def residual_values(ctx: Context, horizon: int) -> np.ndarray:
-    """Discounted (to month 0) residual value of each customer alive at the horizon."""
+def serving_cost_per_customer_month(monthly: pd.DataFrame) -> float:
+    """The :data:`SERVING_COSTS` of the horizon's last twelve months per customer-month
+    (currency)."""
+    last = monthly.tail(12)
+    customer_months = last[list(ACTIVE_STAGES)].to_numpy().sum()
+    spent = last[list(SERVING_COSTS)].to_numpy().sum()
+    return float(spent / customer_months) if customer_months else 0.0
+
+
+def residual_values(ctx: Context, horizon: int, monthly: pd.DataFrame) -> np.ndarray:
+    """Discounted (to month 0) residual value of each customer alive at the horizon, net of
+    their share of the costs of serving the base (see the module docstring)."""
     st, t = ctx.state, ctx.tables
     active = is_active(st.stage)
     cell = st.holding * t.revenue.shape[2] + st.products
     margin = (t.revenue.ravel().take(cell) - t.delivery_cost.ravel().take(cell)
-              - t.expected_service_cost.take(st.segment))
+              - t.expected_service_cost.take(st.segment)
+              - serving_cost_per_customer_month(monthly))
     p = final_churn_hazard(ctx)
     d = t.discount_monthly
     value = margin * (1.0 - p) / (d + p) * (1.0 + d) ** -horizon
     return np.where(active, value, 0.0)
 
 
-def summarize(ctx: Context, monthly: pd.DataFrame, residual: np.ndarray) -> dict[str, float]:
+def relationship_values(model, residual: np.ndarray, horizon: int) -> np.ndarray:
+    """Discounted (to month 0) value of the relationships begun in each month (index: the
+    model's month slots), the ones still alive valued with their residual."""
+    st = model.ctx.state
+    alive = np.flatnonzero(is_active(st.stage))
+    values = model.ended_value.copy()
+    np.add.at(values, model._slot(st.cohort[alive].astype(np.intp)),
+              st.value[alive] + residual[alive])
+    return values
+
+
+def cohort_clv(model, monthly: pd.DataFrame, residual: np.ndarray, horizon: int
+               ) -> pd.DataFrame:
+    """Per month of the horizon: relationships begun and the sum of their CLVs, each
+    discounted to its first month, less that month's acquisition and win-back spend."""
+    months = np.arange(1, horizon + 1)
+    slots = model._slot(months)
+    d = model.ctx.tables.discount_monthly
+    values = relationship_values(model, residual, horizon)[slots]
+    spend = (monthly["acquisition_costs"] + monthly["winback_costs"]).to_numpy()
+    discount = monthly["discount_factor"].to_numpy()
+    return pd.DataFrame({"month": months, "begun": model.relationships_begun[slots],
+                         "clv_sum": (values - spend * discount) * (1.0 + d) ** months})
+
+
+def summarize(model, monthly: pd.DataFrame, residual: np.ndarray,
+              clv: pd.DataFrame) -> dict[str, float]:
     """The run's summary metrics (see :data:`SUMMARY_METRICS`)."""
-    st = ctx.state
-    served = st.cohort >= 0
+    st = model.ctx.state
     at_risk = monthly["at_risk"].sum()
     monthly_churn = monthly["churned"].sum() / at_risk if at_risk else 0.0
     dcf = float((monthly["net_cash_flow"] * monthly["discount_factor"]).sum())
-    customer_months = monthly[list(STAGES[1:5])].to_numpy().sum()
+    customer_months = monthly[list(ACTIVE_STAGES)].to_numpy().sum()
     serve_cost = monthly["service_costs"].sum() + monthly["staffing_costs"].sum()
-    n_served = int(np.count_nonzero(served))
     active = is_active(st.stage)
+    served = active | (st.departed_month >= 1)
     n_end = int(np.count_nonzero(active))
+    equity = dcf + float(residual.sum())
+    begun = clv["begun"].sum()
+    auc, lift = score_quality(model)
     out = {
-        "customer_equity": dcf + float(residual.sum()),
+        "customer_equity": equity,
         "discounted_cash_flow": dcf,
         "residual_value": float(residual.sum()),
+        "residual_share": float(residual.sum()) / equity if equity else 0.0,
         "churn_rate_annual": float(1.0 - (1.0 - monthly_churn) ** 12),
-        "clv_mean": float((st.value[served] + residual[served]).mean()) if n_served else 0.0,
-        "customers_served": n_served,
+        "clv_mean": float(clv["clv_sum"].sum() / begun) if begun else 0.0,
+        "customers_served": int(np.count_nonzero(served)),
         "customers_end": n_end,
         "acquisitions": int(monthly["acquisitions"].sum()),
         "winbacks": int(monthly["winbacks"].sum()),
@@ -103,15 +173,59 @@ def summarize(ctx: Context, monthly: pd.DataFrame, residual: np.ndarray) -> dict
         "costs": float(monthly["costs"].sum()),
         "cost_to_serve": float(serve_cost / customer_months) if customer_months else 0.0,
         "mean_satisfaction_end": float(st.satisfaction[active].mean()) if n_end else 0.0,
+        "score_auc": auc,
+        "score_lift": lift,
     }
-    bad = [k for k in SUMMARY_METRICS if not np.isfinite(out[k])]
+    bad = [k for k in SUMMARY_METRICS
+           if k not in OPTIONAL_METRICS and not np.isfinite(out[k])]
     if bad:
         raise FloatingPointError(f"non-finite summary metrics: {', '.join(bad)}")
     return out
 
 
+def score_quality(model) -> tuple[float, float]:
+    """AUC and top-decile lift of the churn score the firm used in the horizon's months
+    (each month scored by the model fitted before it, so out of sample); nan without one."""
+    history = model.firm.score_history
+    if not history:
+        return float("nan"), float("nan")
+    score, exposed, left = (np.concatenate(parts) for parts in zip(*history, strict=True))
+    return auc_and_lift(score, exposed, left)
+
+
+def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
+                 segments: pd.DataFrame) -> pd.DataFrame:
+    """Customer equity split two ways, each adding up to it (currency, discounted to month
+    0): by ``line`` (revenue, minus each cost line, residual value) and by ``segment`` (each
+    true segment's revenue less its delivery and contact costs plus its customers' residual
+    value; ``firm_wide`` for the costs no segment causes alone: staff, propositions,
+    analytics, budgets, transition)."""
+    from .model import COST_LINES
+
+    discount = monthly["discount_factor"].to_numpy()
+    rows = [("line", "revenue", float(monthly["revenue"].to_numpy() @ discount))]
+    rows += [("line", line, -float(monthly[line].to_numpy() @ discount))
+             for line in COST_LINES]
+    rows.append(("line", "residual_value", float(residual.sum())))
+    tables = model.ctx.tables
+    by_month = dict(zip(monthly["month"], discount, strict=True))
+    seg = segments.assign(disc=segments["month"].map(by_month))
+    margin = (seg["revenue"] - seg["delivery_costs"] - seg["service_costs"]) * seg["disc"]
+    per_segment = margin.groupby(seg["segment"], observed=False).sum()
+    st = model.ctx.state
+    residual_by_segment = np.bincount(st.segment, weights=residual,
+                                      minlength=len(tables.segment_names))
+    for s, name in enumerate(tables.segment_names):
+        rows.append(("segment", name, float(per_segment[name] + residual_by_segment[s])))
+    firm_wide = ("staffing_costs", "acquisition_costs", "retention_costs", "development_costs",
+                 "winback_costs", "overhead_costs", "transition_costs")
+    rows.append(("segment", "firm_wide",
+                 -float(sum(monthly[line].to_numpy() @ discount for line in firm_wide))))
+    return pd.DataFrame(rows, columns=["kind", "component", "value"])
+
+
 def customers_table(ctx: Context, residual: np.ndarray) -> pd.DataFrame:
-    """One row per customer at the end of the run."""
+    """One row per person at the end of the run."""
     st, t = ctx.state, ctx.tables
     prop_names = np.array(("",) + t.proposition_names, dtype=object)
     return pd.DataFrame({
@@ -122,7 +236,7 @@ def customers_table(ctx: Context, residual: np.ndarray) -> pd.DataFrame:
         "tier": pd.Categorical.from_codes(st.tier, TIERS),
         "proposition": prop_names[st.proposition + 1],
         "tenure": st.tenure,
-        "cohort": st.cohort,
+        "cohort": np.where(st.cohort == NEVER, -1, st.cohort),
         "products": st.products,
         "satisfaction": st.satisfaction,
         "churn_propensity": st.theta,
@@ -131,43 +245,63 @@ def customers_table(ctx: Context, residual: np.ndarray) -> pd.DataFrame:
     })
 
 
-SEGMENT_COLUMNS = ("customers", "contacts", "service_costs", "revenue")
-"""Per month and true segment: customers at the month's end, contacts, their variable cost
-and revenue (currency)."""
-
-
-def segments_table(segment_names: tuple[str, ...], records: list[np.ndarray]) -> pd.DataFrame:
-    """Long table: one row per (month, segment) with :data:`SEGMENT_COLUMNS`."""
-    data = np.stack(records)                     # (months, columns, segments)
-    months, _, n_seg = data.shape
+def segments_table(model, records: list[dict[str, np.ndarray]],
+                   monthly: pd.DataFrame) -> pd.DataFrame:
+    """Long table: one row per (month, true segment, value tier): customers at the month's
+    end, revenue, delivery costs, contacts and contact costs per channel, the channel's
+    staffing costs shared by contacts, and ``cost_to_serve`` (contact and staffing costs per
+    customer; currency)."""
+    tables = model.ctx.tables
+    names, channels = tables.segment_names, tables.channel_names
+    n_seg, n_tier, months = len(names), len(TIERS), len(records)
+    cells = n_seg * n_tier
     out = pd.DataFrame({
-        "month": np.repeat(np.arange(1, months + 1), n_seg),
-        "segment": pd.Categorical(np.tile(segment_names, months), categories=segment_names),
+        "month": np.repeat(np.arange(1, months + 1), cells),
+        "segment": pd.Categorical(np.tile(np.repeat(names, n_tier), months), categories=names),
+        "tier": pd.Categorical(np.tile(TIERS, n_seg * months), categories=TIERS),
     })
-    for i, name in enumerate(SEGMENT_COLUMNS):
-        values = data[:, i, :].ravel()
-        out[name] = values.astype(np.int64) if name in ("customers", "contacts") else values
+    for key in ("customers", "revenue", "delivery_costs"):
+        out[key] = np.stack([r[key] for r in records]).reshape(-1)
+    contacts = np.stack([r["contacts"] for r in records]).reshape(months, cells, -1)
+    per_channel = contacts.sum(axis=1, keepdims=True)                    # (months, 1, C)
+    staffing = np.stack([monthly.get(f"staffing_costs_{c}", pd.Series(0.0, monthly.index))
+                         .to_numpy() for c in channels], axis=1)[:, None, :]
+    staff_share = np.divide(contacts * staffing, per_channel, out=np.zeros(contacts.shape),
+                            where=per_channel > 0)
+    costs = contacts * tables.contact_cost[:-1]
+    out["contacts"] = contacts.sum(axis=2).reshape(-1)
+    out["service_costs"] = costs.sum(axis=2).reshape(-1)
+    for c, channel in enumerate(channels):
+        out[f"contacts_{channel}"] = contacts[:, :, c].reshape(-1)
+        out[f"service_costs_{channel}"] = costs[:, :, c].reshape(-1)
+        out[f"staffing_costs_{channel}"] = staff_share[:, :, c].reshape(-1)
+    serving = out["service_costs"] + staff_share.sum(axis=2).reshape(-1)
+    out["cost_to_serve"] = np.divide(serving, out["customers"],
+                                     out=np.zeros(len(out)), where=out["customers"] > 0)
     return out
 
 
 def cohort_retention(ctx: Context, horizon: int) -> pd.DataFrame:
     """Retention by acquisition cohort, from each customer's last relationship.
 
-    Cohort 0 are the initial customers (age counted from month 0), cohort y ≥ 1 those
-    acquired or won back in year y of the horizon. For each cohort and age k (months since
-    acquisition), ``at_risk`` counts customers observed for at least k months and
-    ``retained`` those of them still customers at age k; retained / at_risk is the
-    retention curve (a life table with censoring at the horizon). Earlier relationships of
-    won-back customers are not counted.
+    Cohort 0 are the customers whose relationship began before month 1 (age counted from
+    month 0), cohort y ≥ 1 those acquired or won back in year y of the horizon. For each
+    cohort and age k (months since acquisition), ``at_risk`` counts customers observed for
+    at least k months and ``retained`` those of them still customers at age k;
+    retained / at_risk is the retention curve (a life table with censoring at the horizon).
+    Earlier relationships of won-back customers, and relationships that ended before month
+    1, are not counted.
     """
     st = ctx.state
-    start = st.cohort.astype(np.int64)
-    known = start >= 0
-    start, departed = start[known], st.departed_month[known].astype(np.int64)
+    active = is_active(st.stage)
+    departed_all = st.departed_month.astype(np.int64)
+    known = (st.cohort != NEVER) & (active | (departed_all >= 1))
+    start = np.maximum(st.cohort[known].astype(np.int64), 0)
+    departed = departed_all[known]
     # Censored: still a customer at the horizon (a departure before `start` belongs to an
     # earlier relationship). A customer leaving in month d was last a customer at age
     # d − 1 − start, so is retained at ages k < d − start.
-    censored = is_active(st.stage[known]) | (departed < start)
+    censored = active[known] | (departed < start)
     window = horizon - start
     lifetime = np.where(censored, window, departed - start)
     year = np.where(start == 0, 0, (start - 1) // 12 + 1)
@@ -190,3 +324,15 @@ def cohort_retention(ctx: Context, horizon: int) -> pd.DataFrame:
     if not frames:
         return pd.DataFrame(columns=["cohort", "age_months", "at_risk", "retained"])
     return pd.concat(frames, ignore_index=True)
+
+
+def with_cohort_clv(cohorts: pd.DataFrame, clv: pd.DataFrame) -> pd.DataFrame:
+    """The cohort table with each cohort year's relationships begun (``acquired``) and CLV
+    per acquired customer (``clv``; nan for cohort 0, acquired before the horizon)."""
+    year = (clv["month"] - 1) // 12 + 1
+    per_year = clv.groupby(year)[["begun", "clv_sum"]].sum()
+    acquired = cohorts["cohort"].map(per_year["begun"]).to_numpy(dtype=float)
+    total = cohorts["cohort"].map(per_year["clv_sum"]).to_numpy(dtype=float)
+    return cohorts.assign(acquired=acquired,
+                          clv=np.divide(total, acquired, out=np.full(len(cohorts), np.nan),
+                                        where=acquired > 0))

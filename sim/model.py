@@ -1,56 +1,70 @@
 """The CVM model: wiring and the fixed monthly step order, nothing else.
 
+A model first runs ``simulation.warmup_months`` under the warm-up strategy (the baseline,
+first of ``compare``), unmeasured, with random streams that do not depend on the strategy
+it will run: every compared strategy takes over the same market at month 0. The strategy
+then re-plans from the firm's records and takes over (its transition: a one-off cost, and
+customers moving to their new proposition over ``transition.months``).
+
 Step order of a month (synchronous: aggregates are computed between phases, and every
 customer phase reads only its own row plus those aggregates):
 
-1. firm codes customers into value tiers and decides reach and spend;
-2. retain — declining customers reached by the retention programme;
+1. firm scores its customers, codes them into value tiers and decides reach and spend;
+2. retain — customers the firm targets get the retention programme;
 3. contact — who contacts the firm, through which channel;
-4. service levels of every human channel's pools from the month's peak-hour load;
-5. serve — contacts answered within target or not;
-6. experience — satisfaction from proposition fit, service and programmes;
-7. develop — cross-sell;
-8. leave — churn;
-9. progress — stage progression;
-10. word of mouth — adopter share after churn, hence adoption and return probabilities;
-11. acquire — prospects become customers;
-12. win_back — departed customers return;
-13. account — revenue and costs; the month is recorded.
+4. service levels of every human channel's pools, hour by hour, from the month's load;
+5. serve — contacts answered within target or not (the firm records it);
+6. migrate — during a transition, customers move to their new proposition;
+7. experience — satisfaction from proposition fit, service and programmes;
+8. develop — cross-sell;
+9. leave — churn; the firm records who left;
+10. progress — stage progression;
+11. word of mouth — adopter share after churn, hence adoption and return probabilities;
+12. acquire — prospects become customers;
+13. win_back — departed customers return;
+14. turn_over — people outside the base leave the market, newcomers enter, departed
+    customers become prospects again;
+15. account — revenue and costs; the month is recorded.
 """
 
 from __future__ import annotations
 
-import itertools
 from typing import Literal
 
 import mesa
 import numpy as np
 
-from . import phases, strategies
+from . import phases, scoring, strategies
 from .agents import Customer, Firm
-from .population import ACQUIRED, CHURNED, WON_BACK, initial_state
-from .randomness import SETUP, MonthlyDraws, stream
+from .population import ACQUIRED, CHURNED, WON_BACK, initial_state, label_segments
+from .randomness import RESEARCH, SETUP, MonthlyDraws, stream
 from .rules import acquisition, service
-from .scenario import ACTIVE_STAGES, STAGES, Scenario
-from .tables import DECLINE, DEPARTED, PROSPECT, build_tables, is_active
+from .scenario import ACTIVE_STAGES, STAGES, TIERS, Scenario
+from .tables import DEPARTED, PROSPECT, build_tables, is_active
 
 Engine = Literal["vectorized", "agents"]
 ENGINES: tuple[str, ...] = ("vectorized", "agents")
 
 COST_LINES = ("delivery_costs", "service_costs", "staffing_costs", "acquisition_costs",
-              "retention_costs", "development_costs", "winback_costs", "overhead_costs")
+              "retention_costs", "development_costs", "winback_costs", "overhead_costs",
+              "transition_costs")
 """Monthly cost lines; ``costs`` is their sum and ``net_cash_flow = revenue − costs``."""
+MAX_MONTHS = 1200
+"""Longest horizon a model can be stepped (the scenario schema's bound)."""
 
 
 class CVMModel(mesa.Model):
     """A firm and its market, stepped one month at a time.
+
+    Constructing the model runs the warm-up and the take-over: the model stands at the
+    end of month 0, and :meth:`step` runs measured months 1, 2, ...
 
     The scenario lives in ``model.ctx.scenario`` (mesa's own ``Model.scenario`` is a
     different, experimental concept).
 
     Args:
         scenario: A validated scenario.
-        strategy: Name of the strategy the firm runs.
+        strategy: Name of the strategy the firm runs from month 1.
         seed: Root seed (defaults to the scenario's).
         replication: Replication index; with the seed it selects the random streams.
         engine: ``"vectorized"`` (arrays) or ``"agents"`` (mesa agents one by one).
@@ -66,26 +80,58 @@ class CVMModel(mesa.Model):
         seed = scenario.simulation.seed if seed is None else int(seed)
         super().__init__(rng=seed)
         self.strategy = strategy
+        self.warmup_strategy = scenario.compare[0]
         self.seed = seed
         self.replication = replication
         self.engine = engine
         tables = build_tables(scenario)
-        plan = strategies.make_plan(scenario, tables, strategy)
-        strat = scenario.strategies[strategy]
-        data_quality = strat.data_quality if strat.kind == "segmented" else 1.0
-        state = initial_state(scenario, tables, stream(seed, replication, SETUP), data_quality,
-                              plan.offer, plan.pull)
+        n_lab = len(tables.segment_names)
+        self._research = stream(seed, replication, RESEARCH).standard_normal(tables.fit.shape)
+        plan = strategies.make_plan(scenario, tables, self.warmup_strategy,
+                                    strategies.Records.empty(n_lab), self._research)
+        warmup = scenario.simulation.warmup_months
+        state = initial_state(scenario, tables, stream(seed, replication, SETUP),
+                              plan.data_quality, plan.offer, plan.pull, start_month=-warmup)
         self.ctx = phases.Context(state=state, scenario=scenario, tables=tables, plan=plan,
                                   experience=phases.experience_table(scenario, tables))
-        self.firm = Firm(self, plan)
-        self._draws = MonthlyDraws(seed, replication, scenario.market.population)
+        self.firm = Firm(self, plan, len(tables.proposition_names))
+        self._draws = MonthlyDraws(seed, replication, scenario.market.population,
+                                   open_market=scenario.market.exit_rate > 0)
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
-        self._segment_starts = state.segment_starts(len(tables.segment_names))
+        self._segment_starts = state.segment_starts(n_lab)
+        self.month = -warmup
         self.records: list[dict] = []
-        self.segment_records: list[np.ndarray] = []
+        self.segment_records: list[dict[str, np.ndarray]] = []
+        # Discounted (to month 0) value of relationships that ended, by the month they began.
+        self.ended_value = np.zeros(warmup + MAX_MONTHS + 1)
+        self.relationships_begun = np.zeros(warmup + MAX_MONTHS + 1)
         if engine == "agents":
             Customer.create_agents(self, len(state), np.arange(len(state)))
             self._customers = self.agents_by_type[Customer]
+        for _ in range(warmup):
+            self._month()
+        self._take_over()
+
+    def _take_over(self) -> None:
+        """At month 0: the strategy re-plans from the firm's records (read under its own
+        labels) and takes over; a strategy other than the warm-up one pays its transition."""
+        ctx, st, tables = self.ctx, self.ctx.state, self.ctx.tables
+        strat = ctx.scenario.strategies[self.strategy]
+        quality = strategies.data_quality_of(strat)
+        label = label_segments(st.segment, len(tables.segment_names), quality, st.label_u)
+        old_offer = ctx.plan.offer
+        plan = strategies.make_plan(ctx.scenario, tables, self.strategy,
+                                    strategies.Records.read(st, label, tables), self._research)
+        st.label[:] = label
+        ctx.plan = self.firm.plan = plan
+        self.firm.refit()
+        switching = self.strategy != self.warmup_strategy
+        transition = strat.transition
+        self.migration_months = max(transition.months, 1)
+        self.one_off_cost = transition.one_off_cost if switching else 0.0
+        legacy = np.setdiff1d(old_offer, plan.offer)
+        self.legacy_overhead = (float(tables.proposition_fixed_cost[legacy].sum())
+                                if switching and transition.months > 0 else 0.0)
 
     def _each_customer(self, phase: str, groups: dict[str, np.ndarray]) -> None:
         """Run a customer phase: on every agent, or at once on the rows of its group."""
@@ -95,58 +141,97 @@ class CVMModel(mesa.Model):
             getattr(phases, phase)(self.ctx, groups[phases.GROUP_OF_PHASE[phase]])
 
     def step(self) -> None:
-        """Advance one month."""
-        ctx, t = self.ctx, len(self.records) + 1
+        """Advance one measured month."""
+        if self.month >= MAX_MONTHS:
+            raise ValueError(f"a model runs at most {MAX_MONTHS} measured months")
+        self._month()
+
+    def _month(self) -> None:
+        """Run the next month (warm-up months, 0 and below, are not recorded)."""
+        ctx = self.ctx
+        self.month = t = self.month + 1
         tables, st = ctx.tables, ctx.state
         st.reset_month()
         active = is_active(st.stage)
         groups = {"active": np.flatnonzero(active),
-                  "declining": np.flatnonzero(st.stage == DECLINE),
                   "prospects": np.flatnonzero(st.stage == PROSPECT),
-                  "departed": np.flatnonzero(st.stage == DEPARTED)}
+                  "departed": np.flatnonzero(st.stage == DEPARTED),
+                  "outside": np.flatnonzero(~active)}
         decisions = self.firm.decide(groups, t)
         ctx.month = phases.Month(t=t, u=self._draws.draw(), decisions=decisions,
-                                 discount=self._discount ** t, active=active)
+                                 discount=self._discount ** t, active=active,
+                                 migrate_all=t == self.migration_months if t > 0 else False)
         ctx.month.development = phases.development_table(ctx)
         for phase in ("retain", "contact"):
             self._each_customer(phase, groups)
         groups["contacted"] = np.flatnonzero(st.channel >= 0)
         ctx.month.contacts = self._contacts(groups["contacted"])
         ctx.month.service_level = service.service_levels(
-            ctx.month.contacts, ctx.plan.agents, tables.human, tables.hours_per_month,
-            tables.peak_to_average, tables.handle_time_seconds, tables.service_target_seconds)
-        for phase in ("serve", "experience", "develop", "leave", "progress"):
-            self._each_customer(phase, groups)
-        # Customers now are those of the month's start who did not just leave.
+            ctx.month.contacts, ctx.plan.agents, tables.human, tables.hourly_share,
+            tables.days_per_month, tables.handle_time_seconds, tables.service_target_seconds)
+        in_transition = 0 < t <= self.migration_months
+        for phase in ("serve", "migrate", "experience", "develop", "leave", "progress"):
+            if phase != "migrate" or in_transition:
+                self._each_customer(phase, groups)
         started = groups["active"]
+        left = started[st.event[started] == CHURNED]
+        self.firm.record(t, st.score_cell[started], st.score_cell[left])
+        self._close_relationships(left)
+        # Customers now are those of the month's start who did not just leave.
         ctx.month.adopter_share = acquisition.adopter_share(
             st.event[started] != CHURNED, st.satisfaction[started], len(st),
             ctx.scenario.behaviour.word_of_mouth.satisfaction_weighted)
         ctx.month.adoption = phases.adoption_table(ctx)
         ctx.month.return_ = phases.return_table(ctx)
-        for phase in ("acquire", "win_back"):
+        for phase in ("acquire", "win_back", "turn_over"):
             self._each_customer(phase, groups)
         groups["active_or_new"] = np.flatnonzero(active | (st.event >= ACQUIRED))
         self._each_customer("account", groups)
-        self.records.append(self._record(active, groups["active_or_new"], groups["contacted"]))
-        self.segment_records.append(self._record_segments(groups))
+        begun = st.event[groups["active_or_new"]] >= ACQUIRED
+        self.relationships_begun[self._slot(t)] += np.count_nonzero(begun)
+        if t > 0:
+            self.records.append(self._record(active, groups["active_or_new"],
+                                             groups["contacted"]))
+            self.segment_records.append(self._record_segments(groups))
+            if t % scoring.REFIT_MONTHS == 0:
+                self.firm.refit()
 
-    def _record_segments(self, groups: dict[str, np.ndarray]) -> np.ndarray:
-        """(4, S) customers, contacts, contact costs and revenue per true segment this month."""
-        st, starts = self.ctx.state, self._segment_starts
+    def _slot(self, month: np.ndarray | int) -> np.ndarray | int:
+        """Index of ``month`` in the per-month ledgers (which start at the first warm-up
+        month)."""
+        return month + self.ctx.scenario.simulation.warmup_months
+
+    def _close_relationships(self, rows: np.ndarray) -> None:
+        """Book the value of relationships that just ended under the month they began."""
+        if rows.size:
+            st = self.ctx.state
+            np.add.at(self.ended_value, self._slot(st.cohort[rows].astype(np.intp)),
+                      st.value[rows])
+
+    def _record_segments(self, groups: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """This month per true segment and value tier: customers at the month's end, their
+        revenue and delivery costs ((S, T) each) and contacts per channel ((S, T, C))."""
+        st, tables = self.ctx.state, self.ctx.tables
+        n_tier, n_chan = len(TIERS), len(tables.channel_names)
+        size = len(tables.segment_names) * n_tier
         rows = groups["active_or_new"]
         rows = rows[is_active(st.stage[rows])]
-        bounds = np.append(starts, len(st))
+        key = st.segment[rows].astype(np.intp) * n_tier + st.tier[rows]
+        contacted = groups["contacted"]
+        contact_key = ((st.segment[contacted].astype(np.intp) * n_tier + st.tier[contacted])
+                       * n_chan + st.channel[contacted])
 
-        def per_segment(sorted_rows: np.ndarray) -> np.ndarray:
-            return np.diff(np.searchsorted(sorted_rows, bounds))
+        def table(counts: np.ndarray) -> np.ndarray:
+            return counts.reshape(len(tables.segment_names), n_tier, -1).squeeze(-1)
 
-        def range_sums(values: np.ndarray) -> np.ndarray:
-            return np.array([values[a:b].sum() for a, b in itertools.pairwise(bounds)])
-
-        # Non-customers carry no revenue and no contact cost, so whole ranges can be summed.
-        return np.stack([per_segment(rows), per_segment(groups["contacted"]),
-                         range_sums(st.service_cost), range_sums(st.revenue)])
+        return {
+            "customers": table(np.bincount(key, minlength=size)),
+            "revenue": table(np.bincount(key, weights=st.revenue[rows], minlength=size)),
+            "delivery_costs": table(np.bincount(key, weights=st.delivery_cost[rows],
+                                                minlength=size)),
+            "contacts": np.bincount(contact_key, minlength=size * n_chan).reshape(
+                len(tables.segment_names), n_tier, n_chan),
+        }
 
     def _contacts(self, contacted: np.ndarray) -> np.ndarray:
         """(C, pools) contacts this month, from the rows of the customers who contacted."""
@@ -160,9 +245,10 @@ class CVMModel(mesa.Model):
         """The month's row of ``monthly``; ``active_or_new`` are the rows of customers at the
         start or the end of the month, ``contacted`` those who contacted the firm.
 
-        ``service_level_<channel>`` is the Erlang C share answered within target at the
-        month's peak load (contact-weighted over agent pools); ``answered_in_time_<channel>``
-        counts the contacts that were."""
+        ``service_level_<channel>`` is the Erlang C share answered within target, averaged
+        over the month's opening hours and agent pools weighted by contacts;
+        ``answered_in_time_<channel>`` counts the contacts that were; ``staffing_costs_<channel>``
+        is what the channel's agents cost."""
         ctx = self.ctx
         st, m, plan, tables = ctx.state, ctx.month, ctx.plan, ctx.tables
         row: dict = {"month": m.t}
@@ -179,12 +265,15 @@ class CVMModel(mesa.Model):
         lines = {
             "delivery_costs": float(st.delivery_cost.sum()),
             "service_costs": float(st.service_cost.sum()),
-            "staffing_costs": plan.staffing_cost,
+            "staffing_costs": float(plan.staffing_costs.sum()),
             "acquisition_costs": spend["acquisition"],
             "retention_costs": spend["retention"],
             "development_costs": spend["development"],
             "winback_costs": spend["winback"],
             "overhead_costs": plan.overhead,
+            "transition_costs": ((self.one_off_cost if m.t == 1 else 0.0)
+                                 + (self.legacy_overhead if m.t <= self.migration_months
+                                    else 0.0)),
         }
         row.update(lines)
         row["costs"] = sum(lines.values())
@@ -209,4 +298,5 @@ class CVMModel(mesa.Model):
                 level = float((m.service_level[c] * calls).sum() / total) if total else 1.0
                 row[f"service_level_{name}"] = level
                 row[f"answered_in_time_{name}"] = int(states[2 * c + 1])
+                row[f"staffing_costs_{name}"] = float(plan.staffing_costs[c])
         return row

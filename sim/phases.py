@@ -15,33 +15,52 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .population import ACQUIRED, CHURNED, WON_BACK, CustomerState, holding_index
-from .rules import acquisition, churn, development, lifecycle, retention, satisfaction, service
+from .population import (
+    ACQUIRED,
+    CHURNED,
+    WON_BACK,
+    CustomerState,
+    holding_index,
+    label_segments,
+    new_theta,
+)
+from .rules import (
+    acquisition,
+    churn,
+    development,
+    lifecycle,
+    market,
+    retention,
+    satisfaction,
+    service,
+)
 from .rules import winback as winback_rule
 from .rules.blend import select
 from .scenario import Scenario
 from .strategies import Decisions, Plan
-from .tables import ACQUISITION, DEPARTED, PROSPECT, Tables, is_active
+from .tables import ACQUISITION, DEPARTED, NEVER, PROSPECT, Tables, is_active
 
 GROUP_OF_PHASE: dict[str, str] = {
-    "retain": "declining", "contact": "active", "serve": "contacted", "experience": "active",
-    "develop": "active", "leave": "active", "progress": "active",
-    "acquire": "prospects", "win_back": "departed", "account": "active_or_new",
+    "retain": "active", "contact": "active", "serve": "contacted", "migrate": "active",
+    "experience": "active", "develop": "active", "leave": "active", "progress": "active",
+    "acquire": "prospects", "win_back": "departed", "turn_over": "outside",
+    "account": "active_or_new",
 }
-"""The customers each phase can change: current customers at the start of the month, the
-declining among them, those who contacted the firm this month, prospects, departed
-customers, or customers at the start or the end of the month."""
+"""The people each phase can change: current customers at the start of the month, those
+who contacted the firm this month, prospects, departed customers, everyone who was not a
+customer at the start, or customers at the start or the end of the month."""
 
 
 @dataclass
 class Month:
     """What every customer phase of one month may read besides customer state."""
 
-    t: int                              # month number, 1-based
+    t: int                              # month number (1 = first measured month)
     u: dict[str, np.ndarray]            # this month's uniforms per mechanism
     decisions: Decisions
     discount: float                     # (1 + d)^−t
     active: np.ndarray                  # customers at the start of the month (bool)
+    migrate_all: bool = False           # every customer moves to their label's offer now
     contacts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (C, pools)
     service_level: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))  # (C, pools)
     adopter_share: float = 0.0
@@ -129,10 +148,11 @@ def _set_where(rows: slice | np.ndarray, mask: np.ndarray, *writes: tuple[np.nda
 
 
 def retain(ctx: Context, rows: slice | np.ndarray) -> None:
-    """Reach declining customers with the retention programme."""
+    """Reach the customers the firm targets with the retention programme."""
     st, m = ctx.state, ctx.month
+    group = st.score_cell[rows].astype(np.intp) * len(ctx.plan.offer) + st.label[rows]
     st.in_programme[rows] = retention.in_programme(
-        st.stage[rows], m.decisions.retention_reach.take(st.tier[rows]), m.u["retention"][rows])
+        m.decisions.retention_reach.take(group), m.active[rows], m.u["retention"][rows])
 
 
 def contact(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -155,8 +175,26 @@ def serve(ctx: Context, rows: slice | np.ndarray) -> None:
     served = service.served_in_time(channel, st.pool[rows], m.service_level,
                                      m.u["service"][rows])
     made = channel >= 0
-    st.contact[rows] = service.contact_state(channel, served) * made
-    st.service_cost[rows] = t.contact_cost.take(channel)
+    state = service.contact_state(channel, served) * made
+    st.contact[rows] = state
+    cost = t.contact_cost.take(channel)
+    st.service_cost[rows] = cost
+    # The firm's records: when each customer last called, and last waited too long.
+    st.contact_spend[rows] += cost
+    _set_where(rows, made, (st.last_contact, m.t))
+    _set_where(rows, made & ~served, (st.last_complaint, m.t))
+
+
+def migrate(ctx: Context, rows: slice | np.ndarray) -> None:
+    """Move customers to the proposition their label is now offered: at their contact
+    this month, or all of them when the transition ends."""
+    st, m = ctx.state, ctx.month
+    offer = ctx.plan.offer.take(st.label[rows])
+    moves = (m.active[rows] & (offer != st.proposition[rows])
+             & (m.migrate_all | (st.contact[rows] > 0)))
+    pos = _positions(rows, moves)
+    st.proposition[pos] = offer[moves]
+    st.holding[pos] = holding_index(st.segment[pos], offer[moves], ctx.tables.fit.shape[1])
 
 
 def experience(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -198,6 +236,7 @@ def leave(ctx: Context, rows: slice | np.ndarray) -> None:
                         m.u["churn"][rows])
     _set_where(rows, gone, (st.stage, DEPARTED), (st.departed_month, m.t), (st.products, 0),
                (st.event, CHURNED))
+    st.departures[_positions(rows, gone)] += 1
 
 
 def progress(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -223,7 +262,7 @@ def _start(ctx: Context, rows: slice | np.ndarray, starts: np.ndarray, event: in
     seg, label = st.segment[pos], st.label[pos]
     offer = ctx.plan.offer.take(label)
     for array, value in ((st.stage, ACQUISITION), (st.months_in_stage, 0), (st.tenure, 0),
-                         (st.cohort, m.t), (st.products, 1), (st.event, event),
+                         (st.cohort, m.t), (st.products, 1), (st.event, event), (st.value, 0.0),
                          (st.proposition, offer),
                          (st.holding, holding_index(seg, offer, ctx.tables.fit.shape[1])),
                          (st.satisfaction, _by_segment_label(ctx.plan.pull, seg, label))):
@@ -248,9 +287,38 @@ def win_back(ctx: Context, rows: slice | np.ndarray) -> None:
     _start(ctx, rows, winback_rule.returns(prob, m.u["winback"][rows]), WON_BACK)
 
 
+def turn_over(ctx: Context, rows: slice | np.ndarray) -> None:
+    """People outside the firm's base leave the market and newcomers take their place;
+    departed customers who were not won back become prospects again."""
+    st, m, mk = ctx.state, ctx.month, ctx.scenario.market
+    stage = st.stage[rows]
+    _set_where(rows, market.reconsiders(stage, st.departed_month[rows], m.t,
+                                        mk.reconsider_after_months), (st.stage, PROSPECT))
+    if mk.exit_rate <= 0.0:
+        return
+    pos = _positions(rows, market.exits(stage, m.active[rows], mk.exit_rate,
+                                        m.u["market"][rows]))
+    if not pos.size:
+        return
+    draws = m.u["entrant"][pos]
+    seg = st.segment[pos]
+    theta = new_theta(ctx.tables, seg, draws[:, 0])
+    st.theta[pos], st.log_survival[pos] = theta, churn.log_survival(theta)
+    st.label_u[pos] = draws[:, 1:]
+    st.label[pos] = label_segments(seg, ctx.tables.fit.shape[0], ctx.plan.data_quality,
+                                   draws[:, 1:])
+    st.holding[pos] = holding_index(seg, np.full(len(pos), -1), ctx.tables.fit.shape[1])
+    for array, value in ((st.stage, PROSPECT), (st.satisfaction, 0.5), (st.cohort, NEVER),
+                         (st.tenure, 0), (st.months_in_stage, 0), (st.proposition, -1),
+                         (st.departed_month, NEVER), (st.customer_months, 0),
+                         (st.departures, 0), (st.contact_spend, 0.0), (st.last_contact, NEVER),
+                         (st.last_complaint, NEVER), (st.value, 0.0)):
+        array[pos] = value
+
+
 def account(ctx: Context, rows: slice | np.ndarray) -> None:
-    """Book this month's revenue and variable costs, add the discounted contribution to each
-    customer's value, and age customers by a month."""
+    """Book this month's revenue and variable costs, add the discounted contribution less
+    the programme costs each customer caused to their value, and age customers by a month."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     active = is_active(st.stage[rows])
     cell = st.holding[rows] * t.revenue.shape[2] + st.products[rows]
@@ -259,7 +327,10 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
     delivery = t.delivery_cost.ravel().take(cell)
     st.revenue[rows] = revenue
     st.delivery_cost[rows] = delivery
-    st.value[rows] += (revenue - delivery - st.service_cost[rows]) * m.discount
+    programmes = (m.decisions.development_cost.take(st.tier[rows])
+                  + st.in_programme[rows] * ctx.scenario.economics.cost_per_retention)
+    st.value[rows] += (revenue - delivery - st.service_cost[rows]
+                       - programmes * m.active[rows]) * m.discount
     st.tenure[rows] += active
+    st.customer_months[rows] += active
     st.months_in_stage[rows] += active | m.active[rows]
-

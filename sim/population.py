@@ -13,28 +13,40 @@ import numpy as np
 from .rules import churn, lifecycle
 from .rules.service import NO_CONTACT
 from .scenario import Scenario
-from .tables import PROSPECT, Tables
+from .tables import NEVER, PROSPECT, Tables
 
 
 @dataclass
 class CustomerState:
-    """Every customer's state; each field is an array of length ``population``."""
+    """Every person's state; each field is an array of length ``population``.
 
-    segment: np.ndarray           # int8, true segment code
-    label: np.ndarray             # int8, the firm's label of the segment
+    Months are stamped on one clock: warm-up months are 0 and below, the measured horizon
+    1 and above; :data:`~sim.tables.NEVER` marks what has not happened.
+    """
+
+    segment: np.ndarray           # int8, true segment code (hidden from the firm)
+    label_u: np.ndarray           # float32 (n, 2), the uniforms the firm's label is read from
+    label: np.ndarray             # int8, the firm's label of the segment (firm's data)
     stage: np.ndarray             # int8, stage code (see sim.scenario.STAGES)
     months_in_stage: np.ndarray   # int16, months in the current stage while a customer
     tenure: np.ndarray            # int16, completed months as a customer this relationship
-    cohort: np.ndarray            # int16, month acquired (0 = initial customer, -1 never)
-    departed_month: np.ndarray    # int16, month of the last departure (-1 never)
-    theta: np.ndarray             # float64, base churn propensity per churn opportunity
+    cohort: np.ndarray            # int16, month this relationship began (NEVER: none yet)
+    departed_month: np.ndarray    # int16, month of the last departure (NEVER: none)
+    theta: np.ndarray             # float64, base churn propensity (hidden from the firm)
     log_survival: np.ndarray      # float64, log(1 − theta)
-    satisfaction: np.ndarray      # float64, 0..1
+    satisfaction: np.ndarray      # float64, 0..1 (hidden from the firm)
     products: np.ndarray          # int8, products held (0 for non-customers)
     tier: np.ndarray              # int8, value tier 0=A 1=B 2=C, set by the firm
     proposition: np.ndarray       # int8, proposition held (-1 none)
     holding: np.ndarray           # intp, segment · P + proposition (0 if none): the row of
     #                               (segment, proposition) tables, looked up every month
+    # The firm's records of each person (observable), kept over all relationships:
+    customer_months: np.ndarray   # int16, months as a customer
+    departures: np.ndarray        # int16, relationships ended by the customer
+    contact_spend: np.ndarray     # float64, contact costs caused (currency)
+    last_contact: np.ndarray      # int16, month of the last contact (NEVER: none)
+    last_complaint: np.ndarray    # int16, month of the last contact not answered in time
+    score_cell: np.ndarray        # int16, the firm's churn-score cell at the month's start
     # Per-month fields, cleared by reset_month at the start of every month:
     channel: np.ndarray           # int8, channel of this month's contact (-1 none)
     pool: np.ndarray              # int8, agent pool serving this month's contact
@@ -46,7 +58,9 @@ class CustomerState:
     delivery_cost: np.ndarray     # float64, this month's delivery cost (currency)
     service_cost: np.ndarray      # float64, this month's contact cost (currency)
     # Accumulated:
-    value: np.ndarray             # float64, discounted contribution to date (currency)
+    value: np.ndarray             # float64, discounted (to month 0) net contribution of the
+    #                               current (or last) relationship: margin less contact and
+    #                               programme costs (currency)
 
     def segment_starts(self, n_segments: int) -> np.ndarray:
         """First row of each segment (rows are ordered by segment), length n_segments."""
@@ -70,7 +84,8 @@ NO_EVENT, CHURNED, ACQUIRED, WON_BACK = range(len(EVENTS))
 def label_segments(segment: np.ndarray, n_segments: int, data_quality: float,
                    u: np.ndarray) -> np.ndarray:
     """The firm's segment labels: correct with probability ``data_quality``, otherwise a
-    uniformly chosen other segment. ``u`` has shape (n, 2)."""
+    uniformly chosen other segment. ``u`` has shape (n, 2); the same uniforms read with
+    another data quality give that strategy's labels of the same people."""
     if n_segments == 1:
         return segment.copy()
     wrong = (segment + 1 + (u[:, 1] * (n_segments - 1)).astype(np.int8)) % n_segments
@@ -85,13 +100,14 @@ def holding_index(segment: np.ndarray, proposition: np.ndarray, n_propositions: 
 
 
 def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
-                  data_quality: float, offer: np.ndarray, pull: np.ndarray) -> CustomerState:
-    """Month-0 population, drawn from the setup stream.
+                  data_quality: float, offer: np.ndarray, pull: np.ndarray,
+                  start_month: int) -> CustomerState:
+    """The population at the end of month ``start_month``, drawn from the setup stream.
 
     The draws do not depend on the strategy: only ``data_quality`` (how labels are read
     off the same uniforms), ``offer`` (proposition per label) and ``pull`` ((S, L) pull of
-    each label's offer, a new customer's first satisfaction) do, so strategies compared in
-    one replication start from the same customers.
+    each label's offer, a new customer's first satisfaction) do. The model starts every
+    compared strategy from the baseline's, so they share the customers.
     """
     m = scenario.market
     n = m.population
@@ -103,19 +119,16 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
     segment = np.sort(np.minimum(segment, n_seg - 1)).astype(np.int8)
     order = rng.permutation(n)
     tenure_draw = rng.integers(0, m.initial_max_tenure_months + 1, size=n)
-    beta_a = np.nan_to_num(tables.churn_alpha, nan=1.0)[segment]
-    beta_b = np.nan_to_num(tables.churn_beta, nan=1.0)[segment]
-    theta_beta = rng.beta(beta_a, beta_b)
-    label_u = rng.random((n, 2))
+    a, b, constant = _theta_parameters(tables, segment)
+    theta = np.where(np.isnan(constant), rng.beta(a, b), constant)
+    label_u = rng.random((n, 2), dtype=np.float32)
 
-    constant = tables.churn_constant[segment]
-    theta = np.where(np.isnan(constant), theta_beta, constant)
     customer = np.zeros(n, dtype=bool)
     customer[order[: m.initial_customers]] = True
     label = label_segments(segment, n_seg, data_quality, label_u)
     proposition = np.where(customer, offer[label], -1).astype(np.int8)
 
-    # Initial customers were acquired before month 1 and have paid for month 0.
+    # Initial customers were acquired before the start and have paid for its month.
     tenure = np.where(customer, 1 + tenure_draw, 0).astype(np.int16)
     products = customer.astype(np.int8)
     satisfaction = np.where(customer, pull[segment, label], 0.5)
@@ -124,17 +137,41 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
         lifecycle.settled_stage(tenure, products, life.onboarding_months,
                                 life.maturity_tenure_months, life.maturity_products),
         PROSPECT).astype(np.int8)
-    zeros = np.zeros(n)
+
+    def zeros(dtype=float):
+        return np.zeros(n, dtype=dtype)
+
+    def never():
+        return np.full(n, NEVER, dtype=np.int16)
+
     return CustomerState(
-        segment=segment, label=label, stage=stage,
-        months_in_stage=np.zeros(n, dtype=np.int16), tenure=tenure,
-        cohort=np.where(customer, 0, -1).astype(np.int16),
-        departed_month=np.full(n, -1, dtype=np.int16),
-        theta=theta, log_survival=churn.log_survival(theta), satisfaction=satisfaction,
-        products=products, tier=np.full(n, 2, dtype=np.int8), proposition=proposition,
+        segment=segment, label_u=label_u, label=label, stage=stage,
+        months_in_stage=zeros(np.int16), tenure=tenure,
+        cohort=np.where(customer, start_month, NEVER).astype(np.int16),
+        departed_month=never(), theta=theta, log_survival=churn.log_survival(theta),
+        satisfaction=satisfaction, products=products, tier=np.full(n, 2, dtype=np.int8),
+        proposition=proposition,
         holding=holding_index(segment, proposition, len(tables.proposition_names)),
-        channel=np.full(n, NO_CONTACT, dtype=np.int8), pool=np.zeros(n, dtype=np.int8),
-        contact=np.zeros(n, dtype=np.int8), in_programme=np.zeros(n, dtype=bool),
-        event=np.zeros(n, dtype=np.int8), revenue=zeros.copy(), delivery_cost=zeros.copy(),
-        service_cost=zeros.copy(), value=zeros.copy(),
+        customer_months=tenure.copy(), departures=zeros(np.int16), contact_spend=zeros(),
+        last_contact=never(), last_complaint=never(), score_cell=zeros(np.int16),
+        channel=np.full(n, NO_CONTACT, dtype=np.int8), pool=zeros(np.int8),
+        contact=zeros(np.int8), in_programme=zeros(bool), event=zeros(np.int8),
+        revenue=zeros(), delivery_cost=zeros(), service_cost=zeros(), value=zeros(),
     )
+
+
+def new_theta(tables: Tables, segment: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """Base churn propensity of people of ``segment``: the Beta quantile of uniform ``u``
+    (heterogeneous segments) or the segment's constant."""
+    from scipy.special import betaincinv
+
+    a, b, constant = _theta_parameters(tables, segment)
+    return np.where(np.isnan(constant), betaincinv(a, b, u.astype(float)), constant)
+
+
+def _theta_parameters(tables: Tables, segment: np.ndarray) -> tuple[np.ndarray, ...]:
+    """Per person: Beta α and β (1 where the segment's θ is constant) and the constant θ
+    (nan where it is Beta-distributed)."""
+    return (np.nan_to_num(tables.churn_alpha, nan=1.0)[segment],
+            np.nan_to_num(tables.churn_beta, nan=1.0)[segment],
+            tables.churn_constant[segment])

@@ -18,10 +18,14 @@ MECHANISMS: tuple[str, ...] = (
     "churn",        # leaves
     "acquisition",  # a prospect adopts
     "winback",      # a departed customer returns
+    "market",       # a non-customer leaves the market
+    "entrant",      # the newcomer who takes their place: θ and the label's two uniforms
 )
-"""Monthly mechanisms; each draws one uniform per customer a month."""
+"""Monthly mechanisms; each draws one uniform per person a month (``entrant`` three)."""
 
 SETUP = "setup"
+RESEARCH = "research"
+"""Drawn once: the errors of the firm's market research (the same for every strategy)."""
 
 
 def stream(seed: int, replication: int, mechanism: str) -> np.random.Generator:
@@ -30,7 +34,7 @@ def stream(seed: int, replication: int, mechanism: str) -> np.random.Generator:
     The key (replication, mechanism index) makes streams independent of each other and
     of the order in which they are created.
     """
-    names = (SETUP, *MECHANISMS)
+    names = (SETUP, *MECHANISMS, RESEARCH)
     seq = np.random.SeedSequence(entropy=seed, spawn_key=(replication, names.index(mechanism)))
     # SFC64: a NumPy bit generator that passes the standard statistical batteries and
     # draws about 20 % faster than PCG64 here; the engine draws 7 per customer-month.
@@ -38,18 +42,27 @@ def stream(seed: int, replication: int, mechanism: str) -> np.random.Generator:
 
 
 class MonthlyDraws:
-    """Per-mechanism generators that hand out one fixed-shape block of uniforms a month."""
+    """Per-mechanism generators that hand out one fixed-shape block of uniforms a month.
 
-    def __init__(self, seed: int, replication: int, population: int):
-        self._population = population
-        self._generators = {name: stream(seed, replication, name) for name in MECHANISMS}
+    ``open_market``: whether people leave and enter the market; without it the ``market``
+    and ``entrant`` blocks are not drawn (the shapes depend on the scenario only, so every
+    strategy still draws the same numbers).
+    """
+
+    def __init__(self, seed: int, replication: int, population: int, open_market: bool):
+        self._shapes = {name: (population,) for name in MECHANISMS}
+        self._shapes["entrant"] = (population, 3)
+        if not open_market:
+            del self._shapes["market"], self._shapes["entrant"]
+        self._generators = {name: stream(seed, replication, name) for name in self._shapes}
 
     def draw(self) -> dict[str, np.ndarray]:
-        """This month's uniforms: ``{mechanism: array of shape (population,)}``.
+        """This month's uniforms: ``{mechanism: array of shape (population,)}`` (``entrant``:
+        (population, 3)).
 
         Single precision: a uniform resolves probabilities to
         2^−24 ≈ 6e−8, far finer than any rate in a scenario, and halves the memory the
         engine streams through every month (about 12 % faster at 100,000 customers).
         """
-        return {name: gen.random(self._population, dtype=np.float32)
+        return {name: gen.random(self._shapes[name], dtype=np.float32)
                 for name, gen in self._generators.items()}

@@ -8,11 +8,14 @@ from pathlib import Path
 import pandas as pd
 
 from .metrics import (
+    cohort_clv,
     cohort_retention,
     customers_table,
+    equity_parts,
     residual_values,
     segments_table,
     summarize,
+    with_cohort_clv,
 )
 from .model import CVMModel, Engine
 from .scenario import Scenario, load_scenario
@@ -28,9 +31,12 @@ class RunResult:
             ``costs``, ``net_cash_flow``; currency per month) and service levels.
         summary: Metrics of :data:`sim.metrics.SUMMARY_METRICS`.
         customers: One row per customer at the end.
-        segments: One row per (month, true segment): customers, contacts, contact costs,
-            revenue (see :data:`sim.metrics.SEGMENT_COLUMNS`).
-        cohorts: Retention by acquisition cohort (see :func:`sim.metrics.cohort_retention`).
+        segments: One row per (month, true segment, value tier): customers, revenue, costs,
+            contacts by channel, cost to serve (see :func:`sim.metrics.segments_table`).
+        cohorts: Retention and CLV by acquisition cohort (see
+            :func:`sim.metrics.cohort_retention`).
+        equity: Customer equity by line and by segment (see
+            :func:`sim.metrics.equity_parts`).
     """
 
     scenario: Scenario
@@ -43,6 +49,7 @@ class RunResult:
     customers: pd.DataFrame
     segments: pd.DataFrame
     cohorts: pd.DataFrame
+    equity: pd.DataFrame
 
 
 def run(scenario: Scenario | str | Path, strategy: str | None = None, seed: int | None = None,
@@ -66,10 +73,12 @@ def run(scenario: Scenario | str | Path, strategy: str | None = None, seed: int 
     for _ in range(horizon):
         model.step()
     monthly = pd.DataFrame.from_records(model.records)
-    residual = residual_values(model.ctx, horizon)
+    residual = residual_values(model.ctx, horizon, monthly)
+    clv = cohort_clv(model, monthly, residual, horizon)
+    segments = segments_table(model, model.segment_records, monthly)
     return RunResult(
         scenario=scenario, strategy=strategy, seed=model.seed, replication=replication,
-        engine=engine, monthly=monthly, summary=summarize(model.ctx, monthly, residual),
-        customers=customers_table(model.ctx, residual),
-        segments=segments_table(model.ctx.tables.segment_names, model.segment_records),
-        cohorts=cohort_retention(model.ctx, horizon))
+        engine=engine, monthly=monthly, summary=summarize(model, monthly, residual, clv),
+        customers=customers_table(model.ctx, residual), segments=segments,
+        cohorts=with_cohort_clv(cohort_retention(model.ctx, horizon), clv),
+        equity=equity_parts(model, monthly, residual, segments))

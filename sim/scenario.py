@@ -210,6 +210,14 @@ class Market(_Frozen):
     segments: dict[str, Segment] = Field(min_length=1)
     competitor_utility: dict[str, Real] = Field(
         description="Utility of the competitor's offer (the outside option) per segment.")
+    exit_rate: Probability = Field(
+        0.0, description="Monthly probability that a person who is not a customer (a prospect "
+                         "or a departed customer) leaves the market; a newcomer of the same "
+                         "segment takes their place as a prospect, so the market keeps its "
+                         "size (entries equal exits).")
+    reconsider_after_months: Annotated[int, Field(ge=1, le=1200), _WHOLE] | None = Field(
+        None, description="Months after leaving after which a departed customer who was not "
+                          "won back is a prospect again (null: never).")
     needs_contrast: NonNegative = Field(
         1.0, description="How different the segments' needs are: each segment's needs are "
                          "mean + contrast × (needs − mean), the mean weighted by share. 1 keeps "
@@ -231,7 +239,8 @@ class Proposition(_Frozen):
 
 
 class Channel(_Frozen):
-    """A way customers contact the firm. Human channels queue (Erlang C at the peak hour)."""
+    """A way customers contact the firm. Human channels queue: each opening hour is an
+    Erlang C queue with that hour's share of the day's contacts and that hour's agents."""
 
     human: bool = Field(description="Staffed by people (queues) or self-service (no queue).")
     cost_per_contact: Money = Field(description="Variable cost of one contact (currency).")
@@ -246,12 +255,21 @@ class Channel(_Frozen):
     handle_time_seconds: Positive = Field(300.0, description="Average handle time (seconds).")
     service_target_seconds: NonNegative = Field(
         20.0, description="Answer-within target for the service level (seconds).")
-    hours_per_month: Positive = Field(
-        260.0, description="Opening hours per month over which contacts spread.")
-    peak_to_average: Annotated[float, Field(ge=1.0), _NUMBER] = Field(
-        1.5, description="Contacts in the peak hour divided by the average hour.")
-    cost_per_agent_month: Money = Field(
-        0.0, description="Cost of one agent staffed for the peak hour (currency/month).")
+    days_per_month: Positive = Field(
+        22.0, description="Opening days per month over which contacts spread.")
+    hourly_profile: tuple[NonNegative, ...] = Field(
+        (1.0,) * 12, min_length=1, max_length=24,
+        description="Relative contact load of each opening hour of a day (one entry per hour; "
+                    "normalised to shares). A peak hour of 5 against 1 elsewhere carries five "
+                    "times the contacts of a quiet hour.")
+    cost_per_agent_hour: Money = Field(
+        0.0, description="Cost of one agent for one staffed hour (currency/hour).")
+
+    @model_validator(mode="after")
+    def _some_load(self) -> Channel:
+        if sum(self.hourly_profile) <= 0:
+            raise ValueError("hourly_profile needs at least one hour with a positive load")
+        return self
 
 
 # --------------------------------------------------------------------- behaviour
@@ -388,6 +406,22 @@ class Budgets(_Frozen):
     winback: Money = 0.0
 
 
+Agents = Annotated[int, Field(ge=0, le=100_000), _WHOLE]
+
+
+class Transition(_Frozen):
+    """What it costs to take over the market from the strategy that ran it before month 1."""
+
+    one_off_cost: Money = Field(
+        0.0, description="Cost of the switch, paid in month 1 (currency): systems, training, "
+                         "launch.")
+    months: Annotated[int, Field(ge=0, le=1200), _WHOLE] = Field(
+        0, description="Months over which existing customers move to their new proposition: "
+                       "each moves at their next contact, the rest at the end of this month "
+                       "(0: all at once in month 1). Until then the old propositions keep "
+                       "running and cost their fixed costs.")
+
+
 class Strategy(_Frozen):
     """A firm's policy: ``gsp`` treats every customer alike; ``segmented`` labels customers
     (with accuracy ``data_quality``), offers each label its best-fitting proposition,
@@ -402,8 +436,10 @@ class Strategy(_Frozen):
         1.0, description="segmented: probability that the firm labels a customer's segment "
                          "correctly (otherwise a random other segment).")
     budgets: Budgets = Budgets()
-    staffing: dict[str, Annotated[int, Field(ge=0), _WHOLE]] = Field(
-        default_factory=dict, description="Agents on duty at the peak hour per human channel.")
+    staffing: dict[str, Agents | tuple[Agents, ...]] = Field(
+        default_factory=dict,
+        description="Agents on duty per human channel: one number for every opening hour, or "
+                    "a list with one number per hour of the channel's hourly_profile.")
     priority_share: Probability = Field(
         0.0, description="segmented: share of each human channel's agents reserved for "
                          "tier A contacts.")
@@ -415,6 +451,12 @@ class Strategy(_Frozen):
                            "only, as prompted by the customer code).")
     analytics_cost: Money = Field(
         0.0, description="Cost of the customer analytics behind the strategy (currency/month).")
+    research_error: NonNegative = Field(
+        1.0, description="segmented: error of the firm's market research on each segment's "
+                         "choice between a proposition and the competitor (standard deviation "
+                         "on the log-odds at data_quality 0, shrinking linearly to 0 at "
+                         "data_quality 1).")
+    transition: Transition = Transition()
 
     @model_validator(mode="after")
     def _kind_levers(self) -> Strategy:
@@ -432,7 +474,12 @@ class Strategy(_Frozen):
 
 class Simulation(_Frozen):
     horizon_months: Annotated[int, Field(ge=1, le=1200), _WHOLE] = Field(
-        120, description="Months simulated.")
+        120, description="Months simulated and measured.")
+    warmup_months: Annotated[int, Field(ge=0, le=600), _WHOLE] = Field(
+        60, description="Months the market runs under the baseline strategy (the first of "
+                        "compare) before month 1, with the same random draws for every "
+                        "strategy, so every strategy takes over the same customer base. Not "
+                        "counted in any result.")
     seed: Annotated[int, Field(ge=0), _WHOLE] = Field(
         12345, description="Root seed; every random stream is spawned from it.")
     replications: Annotated[int, Field(ge=1), _WHOLE] = Field(
@@ -618,11 +665,16 @@ def _reference_errors(s: Scenario):
         for channel, spec in s.channels.items():
             if spec.human and channel not in strat.staffing:
                 yield f"{base}.staffing", f"no staffing for human channel '{channel}'"
-        for channel in strat.staffing:
+        for channel, staff in strat.staffing.items():
             if channel not in s.channels:
                 yield f"{base}.staffing.{channel}", _no_such("channel", channel, s.channels)
             elif not s.channels[channel].human:
                 yield f"{base}.staffing.{channel}", "self-service channels have no staff"
+            elif isinstance(staff, tuple) and len(staff) != len(
+                    s.channels[channel].hourly_profile):
+                yield f"{base}.staffing.{channel}", (
+                    f"{len(staff)} hourly values for a channel open "
+                    f"{len(s.channels[channel].hourly_profile)} hours a day (its hourly_profile)")
     for name in s.strategies:
         if not STRATEGY_NAME.fullmatch(name):
             yield f"strategies.{name}", ("a strategy name may hold only letters, digits, _ "

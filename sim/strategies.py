@@ -1,13 +1,20 @@
 """Firm policies: what a strategy offers, how it spends its budgets and how it staffs and
 prioritises service.
 
-``gsp`` (one size fits all) offers one proposition and spreads every budget evenly.
-``segmented`` reads each customer's segment with accuracy ``data_quality``, offers every
-label the proposition that fits it best, spends budgets on the labels and value tiers it
-estimates to be worth most, reserves agents for tier A and prompts sales contacts from
-the customer code. What it estimates comes from segment profiles and its noisy labels,
-never from a customer's true segment; what it costs (propositions, analytics) is charged.
-Whether it wins therefore depends on the market.
+``gsp`` (one size fits all) offers one proposition, spreads every budget evenly and, having
+no churn model, spends retention on customers who recently complained (a contact not
+answered in time). ``segmented`` reads each customer's segment with accuracy
+``data_quality``, offers every label the proposition its market research says fits best,
+spends budgets on the labels and value tiers it estimates to be worth most, targets
+retention by its churn score × estimated value, reserves agents for tier A and prompts
+sales contacts from the customer code.
+
+The firm decides only from what a firm can observe (DESIGN decision 8): its labels, tiers,
+products, tenure, spend, contacts and whether they were answered, and its own records of
+who joined and left; its market research on the segments has an error that shrinks with
+data quality. True segments, satisfaction and churn propensities are never read here.
+What the strategy costs (propositions, analytics, staff) is charged. Whether it wins
+therefore depends on the market.
 """
 
 from __future__ import annotations
@@ -16,38 +23,127 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from . import scoring
 from .population import CustomerState
-from .rules import acquisition, churn
+from .rules import acquisition
+from .rules.satisfaction import logistic
 from .scenario import TIERS, Scenario, Strategy
-from .tables import DECLINE, Tables
+from .tables import Tables, is_active
 
 TIER_A, TIER_B, TIER_C = range(len(TIERS))
 GENERAL_POOL, PRIORITY_POOL = 0, 1
 N_POOLS = 2
 
 
+PRIOR_CHURN = 0.01
+"""Monthly churn the firm assumes for a label before it has any record of customers."""
+
+
 @dataclass(frozen=True)
 class Plan:
-    """What the firm settles before month 1 and keeps: beliefs, offers, staffing, costs.
+    """What the firm settles when it takes over the market and keeps: beliefs, offers,
+    staffing, costs.
 
-    Shapes: L labels (= segments), S segments, P propositions, C channels, K max products.
+    Shapes: L labels (= segments), S segments, P propositions, C channels, H opening hours,
+    K max products.
     """
 
     strategy: Strategy
+    data_quality: float        # accuracy of the firm's labels (1 for gsp, which keeps none)
     offer: np.ndarray          # (L,) proposition offered to each label
     label_value: np.ndarray    # (L,) estimated lifetime value of a customer so labelled
     label_pull: np.ndarray     # (L,) estimated conversion against the competitor
-    pull: np.ndarray           # (S, L) true pull of label ℓ's offer on segment s, 0..1
+    pull: np.ndarray           # (S, L) true pull of label ℓ's offer on segment s, 0..1: how
+    #                            customers respond, never read by the firm's decisions
     tier_score: np.ndarray     # (L, K+1) estimated value of a customer holding k products
-    agents: np.ndarray         # (C, pools) agents on duty at the peak hour
+    agents: np.ndarray         # (C, pools, H) agents on duty in each opening hour
     pool_of_tier: np.ndarray   # (tiers,) pool serving each tier's contacts
     sales_prompt: np.ndarray   # (tiers,) service contacts used to cross-sell
     overhead: float            # fixed costs: propositions offered + analytics (currency/month)
-    staffing_cost: float       # agents' cost (currency/month)
+    staffing_costs: np.ndarray  # (C,) agents' cost per channel (currency/month)
 
     @property
     def segmented(self) -> bool:
         return self.strategy.kind == "segmented"
+
+    @property
+    def scores_churn(self) -> bool:
+        """Whether the firm fits a churn score (to target retention)."""
+        return self.segmented
+
+
+@dataclass(frozen=True)
+class Records:
+    """What the firm's books say about each label: people, customer-months, departures,
+    contact costs, and spend relative to list price (shapes (L,))."""
+
+    people: np.ndarray
+    customer_months: np.ndarray
+    departures: np.ndarray
+    contact_spend: np.ndarray
+    spend_index: np.ndarray
+
+    @classmethod
+    def empty(cls, n_labels: int) -> Records:
+        """The records of a firm that has seen nobody yet."""
+        zeros = np.zeros(n_labels)
+        return cls(zeros, zeros, zeros, zeros, np.ones(n_labels))
+
+    @classmethod
+    def read(cls, state: CustomerState, label: np.ndarray, tables: Tables) -> Records:
+        """The records of ``state`` read under the labels ``label``."""
+        n_lab = len(tables.segment_names)
+
+        def by_label(weights=None, rows=slice(None)):
+            return np.bincount(label[rows], weights=weights, minlength=n_lab).astype(float)
+
+        paying = np.flatnonzero(is_active(state.stage) & (state.revenue > 0))
+        listed = tables.list_revenue[np.maximum(state.proposition[paying], 0),
+                                     state.products[paying]]
+        spent, listed = by_label(state.revenue[paying], paying), by_label(listed, paying)
+        return cls(people=by_label(), customer_months=by_label(state.customer_months),
+                   departures=by_label(state.departures),
+                   contact_spend=by_label(state.contact_spend),
+                   spend_index=np.divide(spent, listed, out=np.ones(n_lab), where=listed > 0))
+
+    def churn(self) -> np.ndarray:
+        """Observed monthly churn per label (departures per customer-month): the overall rate
+        where a label has no customer-months, :data:`PRIOR_CHURN` without any record."""
+        months, gone = self.customer_months, self.departures
+        overall = gone.sum() / months.sum() if months.sum() > 0 else PRIOR_CHURN
+        return np.divide(gone, months, out=np.full(len(months), overall), where=months > 0)
+
+    def contact_cost(self) -> np.ndarray:
+        """Observed contact cost per customer-month per label (currency)."""
+        months = self.customer_months
+        return np.divide(self.contact_spend, months, out=np.zeros(len(months)),
+                         where=months > 0)
+
+
+def label_shares(records: Records, data_quality: float) -> np.ndarray:
+    """The firm's estimate of the segments' shares: its label frequencies corrected for
+    known labelling error (the confusion matrix inverted), clipped to shares."""
+    n = len(records.people)
+    freq = records.people / max(records.people.sum(), 1.0)
+    if n == 1:
+        return np.ones(1)
+    confusion = np.full((n, n), (1.0 - data_quality) / (n - 1))
+    np.fill_diagonal(confusion, data_quality)
+    try:
+        shares = np.linalg.solve(confusion, freq)
+    except np.linalg.LinAlgError:  # data quality 1/n: labels say nothing about segments
+        shares = freq
+    shares = np.clip(shares, 0.0, None)
+    return shares / shares.sum() if shares.sum() > 0 else np.full(n, 1.0 / n)
+
+
+def research(tables: Tables, proposition_weight: float, strategy: Strategy,
+             errors: np.ndarray) -> np.ndarray:
+    """(S, P) the firm's market research: each segment's share choosing each proposition
+    over the competitor, measured with an error on the log-odds of standard deviation
+    research_error × (1 − data_quality). ``errors`` are standard normal, (S, P)."""
+    sd = strategy.research_error * (1.0 - strategy.data_quality)
+    return logistic(proposition_weight * tables.fit + sd * errors)
 
 
 @dataclass(frozen=True)
@@ -55,9 +151,11 @@ class Decisions:
     """One month's spending decisions: reach probabilities and what they cost."""
 
     acquisition_reach: np.ndarray  # (L,) probability a prospect so labelled is reached
-    retention_reach: np.ndarray    # (tiers,) probability a declining customer is reached
+    retention_reach: np.ndarray    # (cells × L,) probability a customer of each (score
+    #                                cell, label) is reached by the retention programme
     development_reach: np.ndarray  # (tiers,) probability an eligible customer is reached
     winback_reach: np.ndarray      # (L,) probability an eligible departed customer is reached
+    development_cost: np.ndarray   # (tiers,) campaign spend per customer of each tier
     spend: dict[str, float]        # currency this month per budget line
 
 
@@ -74,37 +172,50 @@ def posterior(shares: np.ndarray, data_quality: float) -> np.ndarray:
     return np.divide(joint, total, out=np.full_like(joint, 1.0 / n), where=total > 0)
 
 
-def make_plan(scenario: Scenario, tables: Tables, name: str) -> Plan:
-    """The firm's plan for strategy ``name`` of ``scenario``."""
+def data_quality_of(strategy: Strategy) -> float:
+    """Accuracy of the strategy's labels: its data quality if segmented; gsp keeps no
+    labels (it reads none), which is the same as reading them all right."""
+    return strategy.data_quality if strategy.kind == "segmented" else 1.0
+
+
+def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
+              research_errors: np.ndarray) -> Plan:
+    """The firm's plan for strategy ``name`` of ``scenario``, from its ``records`` and its
+    market research (``research_errors``: (S, P) standard normal errors)."""
     strat = scenario.strategies[name]
-    n_seg = len(tables.segment_names)
-    post = posterior(tables.share, strat.data_quality if strat.kind == "segmented" else 1.0)
     w = scenario.behaviour.satisfaction.proposition_weight
+    data_quality = data_quality_of(strat)
+    post = posterior(label_shares(records, data_quality), data_quality)
+    measured = research(tables, w, strat, research_errors)             # (S, P)
 
     if strat.kind == "gsp":
-        offer = np.full(n_seg, tables.proposition_names.index(strat.proposition))
+        offer = np.full(len(tables.segment_names),
+                        tables.proposition_names.index(strat.proposition))
     elif strat.propositions == "best_fit":
-        offer = np.argmax(post @ tables.fit, axis=1)
+        offer = np.argmax(post @ measured, axis=1)
     else:
         offer = np.array([tables.proposition_names.index(strat.propositions[s])
                           for s in tables.segment_names])
     offer = offer.astype(np.int8)
 
-    renew = scenario.behaviour.lifecycle.renewal_every_months
-    hazard = churn.monthly_equivalent(tables.churn_mean, renew)
-    life = (1.0 - hazard) / (tables.discount_monthly + hazard)       # (S,) months, discounted
-    margin = tables.revenue - tables.delivery_cost                     # (S, P, K+1)
-    margin_offered = margin[:, offer, :]                               # (S, L, K+1)
-    tier_score = np.einsum("ls,slk,s->lk", post, margin_offered, life)
-    one_product = margin_offered[:, :, 1] - tables.expected_service_cost[:, None]  # (S, L)
-    label_value = np.einsum("ls,sl,s->l", post, one_product, life)
-    pull = acquisition.conversion(tables.fit[:, offer], w)
-    label_pull = np.einsum("ls,sl->l", post, pull)
+    hazard = records.churn()
+    life = (1.0 - hazard) / (tables.discount_monthly + hazard)       # (L,) months, discounted
+    margin = records.spend_index[:, None] * tables.list_margin[offer]  # (L, K+1)
+    tier_score = margin * life[:, None]
+    label_value = (margin[:, 1] - records.contact_cost()) * life
+    label_pull = np.einsum("ls,sl->l", post, measured[:, offer])
 
-    agents = np.zeros((len(tables.channel_names), N_POOLS), dtype=np.int64)
+    n_hours = tables.hourly_share.shape[1]
+    agents = np.zeros((len(tables.channel_names), N_POOLS, n_hours), dtype=np.int64)
     for c, channel in enumerate(tables.channel_names):
-        staff = strat.staffing.get(channel, 0)
-        priority = round(staff * strat.priority_share)
+        staff = np.zeros(n_hours, dtype=np.int64)
+        given = np.atleast_1d(strat.staffing.get(channel, 0))
+        open_hours = np.flatnonzero(tables.hourly_share[c] > 0) if len(given) == 1 else None
+        if open_hours is None:
+            staff[:len(given)] = given
+        else:
+            staff[open_hours] = given[0]
+        priority = np.round(staff * strat.priority_share).astype(np.int64)
         agents[c] = (staff - priority, priority)
     pool_of_tier = np.full(len(TIERS), GENERAL_POOL)
     if agents[:, PRIORITY_POOL].any():
@@ -113,10 +224,13 @@ def make_plan(scenario: Scenario, tables: Tables, name: str) -> Plan:
     sales_prompt = np.isin(np.arange(len(TIERS)), prompted) & strat.sales_centre
 
     overhead = float(tables.proposition_fixed_cost[np.unique(offer)].sum() + strat.analytics_cost)
-    staffing_cost = float((agents.sum(axis=1) * tables.cost_per_agent_month).sum())
-    return Plan(strategy=strat, offer=offer, label_value=label_value, label_pull=label_pull,
-                pull=pull, tier_score=tier_score, agents=agents, pool_of_tier=pool_of_tier,
-                sales_prompt=sales_prompt, overhead=overhead, staffing_cost=staffing_cost)
+    agent_hours = agents.sum(axis=(1, 2)) * tables.days_per_month
+    return Plan(strategy=strat, data_quality=data_quality, offer=offer,
+                label_value=label_value, label_pull=label_pull,
+                pull=acquisition.conversion(tables.fit[:, offer], w), tier_score=tier_score,
+                agents=agents, pool_of_tier=pool_of_tier, sales_prompt=sales_prompt,
+                overhead=overhead,
+                staffing_costs=agent_hours * tables.cost_per_agent_hour)
 
 
 def assign_tiers(plan: Plan, state: CustomerState, active: np.ndarray) -> None:
@@ -147,38 +261,50 @@ def allocate(budget: float, counts: np.ndarray, unit_cost: float, worth: np.ndar
              pooled: bool) -> tuple[np.ndarray, float]:
     """Spread ``budget`` over groups and return (reach probability per group, spend).
 
-    Pooled: one reach for everyone. Otherwise groups are served in order of ``worth``
-    (highest first), only where worth is positive, each until fully reached.
+    Pooled: one reach for every group with positive ``worth``. Otherwise groups are served
+    in order of ``worth`` (highest first), only where worth is positive, each until fully
+    reached.
     """
     counts = np.asarray(counts, dtype=float)
+    eligible = (np.asarray(worth) > 0) & (counts > 0)
     if unit_cost <= 0.0:
-        reach = np.ones_like(counts) if budget > 0 else np.zeros_like(counts)
-        if not pooled:
-            reach = np.where(worth > 0, reach, 0.0)
-        return reach, 0.0
+        return np.where(eligible & (budget > 0), 1.0, 0.0), 0.0
+    need = np.where(eligible, counts * unit_cost, 0.0)
     if pooled:
-        need = counts.sum() * unit_cost
-        spend = min(budget, need)
-        reach = spend / need if need > 0 else 0.0
-        return np.full_like(counts, reach), spend
+        spend = min(budget, need.sum())
+        reach = spend / need.sum() if need.sum() > 0 else 0.0
+        return np.where(eligible, reach, 0.0), spend
+    order = np.argsort(-np.asarray(worth, dtype=float), kind="stable")
+    before = np.cumsum(need[order]) - need[order]
+    funded = np.clip(budget - before, 0.0, need[order])
     reach = np.zeros_like(counts)
-    left = budget
-    for g in np.argsort(-worth, kind="stable"):
-        if worth[g] <= 0 or left <= 0 or counts[g] == 0:
-            continue
-        need = counts[g] * unit_cost
-        spend = min(left, need)
-        reach[g] = spend / need
-        left -= spend
-    return reach, budget - left
+    reach[order] = np.divide(funded, need[order], out=np.zeros_like(funded),
+                             where=need[order] > 0)
+    return reach, float(funded.sum())
+
+
+def retention_worth(plan: Plan, score: np.ndarray | None, n_propositions: int) -> np.ndarray:
+    """(cells × L,) what reaching a customer of each (score cell, label) is worth to the
+    firm: gsp, 1 for cells with a recent complaint, else 0; segmented, churn score ×
+    estimated value of the label at the cell's products (value alone without a score)."""
+    lv = scoring.levels(n_propositions)
+    if not plan.scores_churn:
+        recent = lv[:, 3] < scoring.RECENT_COMPLAINTS
+        return np.repeat(recent.astype(float), len(plan.offer))
+    products = np.minimum(lv[:, 1] + 1, plan.tier_score.shape[1] - 1)
+    value = plan.tier_score[:, products].T                            # (cells, L)
+    risk = np.ones(len(lv)) if score is None else score
+    return (risk[:, None] * np.maximum(value, 0.0)).ravel()
 
 
 def decide(plan: Plan, scenario: Scenario, state: CustomerState,
-           groups: dict[str, np.ndarray], month: int) -> Decisions:
-    """This month's decisions, from counts of customers by label or tier.
+           groups: dict[str, np.ndarray], month: int, worth_of_retention: np.ndarray
+           ) -> Decisions:
+    """This month's decisions, from counts of customers by label, tier or score cell.
 
     ``groups`` holds the row indices of current customers (``active``), ``prospects`` and
-    ``departed`` customers at the start of the month.
+    ``departed`` customers at the start of the month; ``state.score_cell`` is current for
+    the active rows; ``worth_of_retention`` comes from :func:`retention_worth`.
     """
     n_lab = len(plan.offer)
     n_tier = len(TIERS)
@@ -188,7 +314,8 @@ def decide(plan: Plan, scenario: Scenario, state: CustomerState,
     active, departed = groups["active"], groups["departed"]
     tier = state.tier[active]
     prospects_by_label = np.bincount(state.label[groups["prospects"]], minlength=n_lab)
-    declining_by_tier = np.bincount(tier[state.stage[active] == DECLINE], minlength=n_tier)
+    by_cell = np.bincount(state.score_cell[active].astype(np.intp) * n_lab + state.label[active],
+                          minlength=len(worth_of_retention))
     growable_by_tier = np.bincount(
         tier[state.products[active] < beh.development.max_products], minlength=n_tier)
     gone_long = month - state.departed_month[departed] >= beh.winback_after_months
@@ -196,21 +323,26 @@ def decide(plan: Plan, scenario: Scenario, state: CustomerState,
 
     pooled = not plan.segmented
     tier_worth = np.array([3.0, 2.0, 1.0])
+    # gsp reaches every label alike; segmented only labels worth more than the contact.
+    everyone = np.ones(n_lab)
+    acq_worth = (beh.acquisition_response * plan.label_pull * plan.label_value
+                 - econ.cost_per_reach) if plan.segmented else everyone
+    win_worth = (beh.winback_response * plan.label_pull * plan.label_value
+                 - econ.cost_per_winback) if plan.segmented else everyone
     acq_reach, acq_spend = allocate(
-        budgets.acquisition, prospects_by_label, econ.cost_per_reach,
-        beh.acquisition_response * plan.label_pull * plan.label_value - econ.cost_per_reach,
-        pooled)
+        budgets.acquisition, prospects_by_label, econ.cost_per_reach, acq_worth, pooled)
     ret_reach, ret_spend = allocate(
-        budgets.retention, declining_by_tier, econ.cost_per_retention, tier_worth, pooled)
+        budgets.retention, by_cell, econ.cost_per_retention, worth_of_retention, pooled)
     dev_reach, dev_spend = allocate(
         budgets.development, growable_by_tier, econ.cost_per_campaign_contact, tier_worth,
         pooled)
     win_reach, win_spend = allocate(
-        budgets.winback, departed_by_label, econ.cost_per_winback,
-        beh.winback_response * plan.label_pull * plan.label_value - econ.cost_per_winback,
-        pooled)
+        budgets.winback, departed_by_label, econ.cost_per_winback, win_worth, pooled)
     return Decisions(
         acquisition_reach=acq_reach, retention_reach=ret_reach, development_reach=dev_reach,
-        winback_reach=win_reach,
+        winback_reach=win_reach, development_cost=np.divide(
+            dev_reach * econ.cost_per_campaign_contact * growable_by_tier,
+            np.bincount(tier, minlength=n_tier), out=np.zeros(n_tier),
+            where=np.bincount(tier, minlength=n_tier) > 0),
         spend={"acquisition": acq_spend, "retention": ret_spend, "development": dev_spend,
                "winback": win_spend})

@@ -15,6 +15,9 @@ from .scenario import ACTIVE_STAGES, STAGES, Scenario, monthly_rate
 
 PROSPECT, ACQUISITION, GROWTH, MATURITY, DECLINE, DEPARTED = range(len(STAGES))
 NO_CONTACT = -1
+NEVER = np.iinfo(np.int16).min
+"""Month stamp of something that has not happened (months are int16; warm-up months are
+0 and below, the measured horizon 1 and above)."""
 
 
 def is_active(stage: np.ndarray) -> np.ndarray:
@@ -32,6 +35,15 @@ def _stage_table(weights: dict[str, float], inactive: float) -> np.ndarray:
     out = np.full(len(STAGES), inactive)
     for name in ACTIVE_STAGES:
         out[STAGES.index(name)] = weights.get(name, 1.0)
+    return out
+
+
+def _hourly_shares(profiles) -> np.ndarray:
+    """(C, H) each channel's hourly profile normalised to shares of a day, zero-padded to
+    the longest day."""
+    out = np.zeros((len(profiles), max(len(p) for p in profiles)))
+    for c, profile in enumerate(profiles):
+        out[c, :len(profile)] = np.asarray(profile) / sum(profile)
     return out
 
 
@@ -68,9 +80,12 @@ class Tables:
     cross_sell: np.ndarray        # (C+1,) sale probability of a prompted served human contact
     handle_time_seconds: np.ndarray     # (C,)
     service_target_seconds: np.ndarray  # (C,)
-    hours_per_month: np.ndarray         # (C,)
-    peak_to_average: np.ndarray         # (C,)
-    cost_per_agent_month: np.ndarray    # (C,) currency per agent per month
+    hourly_share: np.ndarray            # (C, H) share of a day's contacts in each opening hour
+    #                                     (H the longest day; hours a channel is shut are 0)
+    days_per_month: np.ndarray          # (C,) opening days per month
+    cost_per_agent_hour: np.ndarray     # (C,) currency per staffed agent-hour
+    list_revenue: np.ndarray      # (P, K+1) the firm's list price of holding k products
+    list_margin: np.ndarray       # (P, K+1) list price less list unit costs
     proposition_fixed_cost: np.ndarray  # (P,) currency per month while offered
     churn_stage_log_multiplier: np.ndarray   # (stages,) log m per stage
     development_stage_multiplier: np.ndarray  # (stages,) cross-sell multiplier per stage
@@ -99,9 +114,12 @@ def build_tables(s: Scenario) -> Tables:
     extra = np.arange(dev.max_products + 1) - 1.0
     extra[0] = 0.0
     holds = (np.arange(dev.max_products + 1) > 0).astype(float)
+    # The firm's price list (a customer of margin potential 1); segments scale it.
+    revenue_list = holds * price[:, None] + extra * dev.extra_product_price
+    cost_list = holds * unit_cost[:, None] + extra * dev.extra_product_cost
     mp = np.array([seg.margin_potential for seg in segs])[:, None, None]
-    revenue = mp * (holds * price[None, :, None] + extra * dev.extra_product_price)
-    delivery = mp * (holds * unit_cost[None, :, None] + extra * dev.extra_product_cost)
+    revenue = mp * revenue_list[None]
+    delivery = mp * cost_list[None]
 
     prefs = np.array([[seg.channel_preferences.get(c, 0.0) for c in s.channels] for seg in segs])
     prefs = prefs / prefs.sum(axis=1, keepdims=True)
@@ -141,9 +159,11 @@ def build_tables(s: Scenario) -> Tables:
         cross_sell=_with_no_contact([c.cross_sell if c.human else 0.0 for c in chans]),
         handle_time_seconds=np.array([c.handle_time_seconds for c in chans]),
         service_target_seconds=np.array([c.service_target_seconds for c in chans]),
-        hours_per_month=np.array([c.hours_per_month for c in chans]),
-        peak_to_average=np.array([c.peak_to_average for c in chans]),
-        cost_per_agent_month=np.array([c.cost_per_agent_month for c in chans]),
+        hourly_share=_hourly_shares([c.hourly_profile for c in chans]),
+        days_per_month=np.array([c.days_per_month for c in chans]),
+        cost_per_agent_hour=np.array([c.cost_per_agent_hour for c in chans]),
+        list_revenue=revenue_list,
+        list_margin=revenue_list - cost_list,
         proposition_fixed_cost=np.array([p.fixed_cost for p in props]),
         churn_stage_log_multiplier=stage_log,
         development_stage_multiplier=_stage_table(dev.stage_multipliers, inactive=0.0),

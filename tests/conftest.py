@@ -14,7 +14,7 @@ MARK = "# <-"
 
 # The gsp strategy's staffing line in the shipped base, marked: an error about a key that a
 # what-if file inherits must point into the file where that key stands.
-_GSP_STAFFING = "    staffing: {call_centre: 6, branch: 8}\n    sales_centre: false"
+_GSP_STAFFING = "    staffing: &staff\n"
 _BASE_WITH_MARK = BASE.read_text(encoding="utf-8").replace(
     _GSP_STAFFING, _GSP_STAFFING.replace("\n", f"  {MARK}\n", 1), 1)
 

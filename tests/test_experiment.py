@@ -93,16 +93,19 @@ def test_monte_carlo_writes_every_output(small, tmp_path):
     assert row["customer_equity"].item() == single["customer_equity"]
 
 
-def test_common_random_numbers_shrink_the_variance_of_differences(small):
-    """Paired with the same streams, the equity difference varies far less than between
-    independent runs: its variance must be at most half.
+def test_common_random_numbers_shrink_the_variance_of_differences():
+    """Paired with the same streams, the two strategies' equities move together across
+    replications, so their difference varies less than that of independent runs
+    (var(a − b) = var(a) + var(b) − 2 cov(a, b)).
 
-    With 8 replications each sample variance has 7 degrees of freedom, so the ratio of the
-    two is F(7, 7)-distributed around the true ratio; the F(7, 7) 99.9 % quantile is 9.3,
-    so a chance failure has probability below 0.1 % whenever the true ratio is below
-    0.5 / 9.3 ≈ 0.05. Common random numbers give about 0.001 here."""
-    n = 8
-    scenario = small.override({"market.population": 3000, "market.initial_customers": 900})
+    Tested as a positive correlation: the lower end of the 99.9 % one-sided interval of
+    Fisher's z = atanh(r), with standard error 1/sqrt(n − 3), must lie above 0. The
+    firm's market research error is switched off here: it is luck of the strategy, not of
+    the market, and common streams are not meant to remove it. Measured: r ≈ 0.84 at this
+    size (paired variance about 0.4 of the independent one)."""
+    n = 16
+    scenario = sim.load_scenario(ROOT / "scenarios" / "gsp_vs_segmented.yaml").override({
+        "simulation.horizon_months": 24, "strategies.segmented.research_error": 0.0})
 
     def equity(strategy, replication):
         return sim.run(scenario, strategy=strategy, replication=replication).summary[
@@ -110,10 +113,8 @@ def test_common_random_numbers_shrink_the_variance_of_differences(small):
 
     gsp = np.array([equity("gsp", r) for r in range(n)])
     seg = np.array([equity("segmented", r) for r in range(n)])
-    independent = np.array([equity("segmented", r + n) for r in range(n)])
-    crn_var = np.var(seg - gsp, ddof=1)
-    independent_var = np.var(independent - gsp, ddof=1)
-    assert crn_var <= 0.5 * independent_var
+    r = np.corrcoef(gsp, seg)[0, 1]
+    assert np.arctanh(r) - 3.09 / np.sqrt(n - 3) > 0, r
 
 
 def test_results_do_not_depend_on_workers_or_executor(small, tmp_path):

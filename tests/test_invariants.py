@@ -8,8 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
-from sim.metrics import final_churn_hazard
+from sim.metrics import OPTIONAL_METRICS, final_churn_hazard
 from sim.model import COST_LINES
+from sim.tables import NEVER, is_active
 
 SHIPPED = sorted(Path("scenarios").glob("*.yaml"))
 
@@ -41,6 +42,15 @@ def check_month(model: sim.CVMModel) -> None:
     assert (state.products >= 0).all()
     assert (state.products <= ctx.scenario.behaviour.development.max_products).all()
     assert (month.contacts <= n).all() and month.contacts.sum() == row["contacts"]
+    # Month stamps lie in the past, and every current customer has a relationship start.
+    for stamp in ("cohort", "departed_month", "last_contact", "last_complaint"):
+        stamps = getattr(state, stamp)
+        assert ((stamps == NEVER) | (stamps <= model.month)).all(), stamp
+    active = is_active(state.stage)
+    assert (state.cohort[active] != NEVER).all()
+    assert (state.proposition[active] >= 0).all() and (state.products[active] >= 1).all()
+    assert (state.products[~active] == 0).all()
+    assert (state.tenure >= 0).all() and (state.customer_months >= state.tenure).all()
 
 
 def run_checked(scenario, strategy, seed=0, months=None):
@@ -93,6 +103,12 @@ def random_scenarios(draw):
         "strategies.segmented.priority_share": draw(unit),
         "strategies.segmented.sales_centre": draw(st.booleans()),
         "strategies.gsp.proposition": draw(st.sampled_from(["basic", "standard", "premium"])),
+        "simulation.warmup_months": draw(st.integers(0, 24)),
+        "market.exit_rate": draw(st.sampled_from([0.0, 0.05, 1.0])),
+        "market.reconsider_after_months": draw(st.sampled_from([None, 1, 12])),
+        "strategies.segmented.transition.months": draw(st.integers(0, 6)),
+        "strategies.segmented.transition.one_off_cost": draw(st.floats(0.0, 1e6)),
+        "strategies.segmented.research_error": draw(st.floats(0.0, 10.0)),
     }
     for name, share in zip(segments, shares, strict=True):
         base = f"market.segments.{name}"
@@ -110,7 +126,8 @@ def random_scenarios(draw):
         for line in ("acquisition", "retention", "development", "winback"):
             changes[f"strategies.{strategy}.budgets.{line}"] = draw(st.floats(0.0, 1e5))
         changes[f"strategies.{strategy}.staffing"] = {
-            "call_centre": draw(st.integers(0, 5)), "branch": draw(st.integers(0, 5))}
+            "call_centre": draw(st.integers(0, 5)),
+            "branch": draw(st.lists(st.integers(0, 5), min_size=8, max_size=8))}
     return sim.load_scenario("scenarios/base.yaml").override(changes)
 
 
@@ -121,8 +138,11 @@ def random_scenarios(draw):
 def test_random_valid_scenarios_keep_invariants(scenario, strategy, seed):
     model = run_checked(scenario, strategy, seed=seed)
     result_ok = sim.run(scenario, strategy=strategy, seed=seed)
-    for value in result_ok.summary.values():
-        assert np.isfinite(value)
+    for name, value in result_ok.summary.items():
+        assert np.isfinite(value) or name in OPTIONAL_METRICS, name
+    for kind, parts in result_ok.equity.groupby("kind"):
+        assert parts["value"].sum() == pytest.approx(
+            result_ok.summary["customer_equity"], rel=1e-9, abs=1e-6), kind
     numeric = result_ok.customers.select_dtypes("number")
     assert np.isfinite(numeric.to_numpy(dtype=float)).all()
     assert len(model.records) == scenario.simulation.horizon_months

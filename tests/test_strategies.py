@@ -6,8 +6,25 @@ import pytest
 
 import sim
 from sim.population import label_segments
-from sim.strategies import TIER_A, TIER_B, TIER_C, allocate, make_plan, posterior
+from sim.strategies import (
+    TIER_A,
+    TIER_B,
+    TIER_C,
+    Records,
+    allocate,
+    assign_tiers,
+    label_shares,
+    make_plan,
+    posterior,
+)
 from sim.tables import build_tables, is_active
+
+
+def _plan(scenario, name, errors=None):
+    """The plan of a firm without records; research errors 0 unless given."""
+    tables = build_tables(scenario)
+    errors = np.zeros(tables.fit.shape) if errors is None else errors
+    return make_plan(scenario, tables, name, Records.empty(len(tables.segment_names)), errors)
 
 
 @pytest.fixture(scope="module")
@@ -64,31 +81,54 @@ def test_allocate_by_worth_fills_best_groups_first_and_skips_worthless():
 
 def test_gsp_offers_one_proposition_and_segmented_the_best_fit(base):
     tables = build_tables(base)
-    gsp = make_plan(base, tables, "gsp")
+    gsp = _plan(base, "gsp")
     assert set(gsp.offer) == {tables.proposition_names.index("standard")}
     perfect = base.override({"strategies.segmented.data_quality": 1.0})
-    seg = make_plan(perfect, build_tables(perfect), "segmented")
+    seg = _plan(perfect, "segmented", errors=np.random.default_rng(1).normal(size=(3, 3)))
+    # Perfect data: research without error, labels right, so the best fit is found.
     np.testing.assert_array_equal(seg.offer, np.argmax(tables.fit, axis=1))
     # In the base market each segment fits a different proposition best.
     assert len(set(seg.offer)) == 3
 
 
+def test_research_error_can_mislead_the_firm(base):
+    """With poor data the firm's research is noisy: some draws of its error make it offer a
+    label other than the truly best-fitting proposition."""
+    poor = base.override({"strategies.segmented.data_quality": 0.0,
+                          "strategies.segmented.research_error": 3.0})
+    best = np.argmax(build_tables(base).fit, axis=1)
+    rng = np.random.default_rng(2)
+    offers = [_plan(poor, "segmented", rng.normal(size=(3, 3))).offer for _ in range(30)]
+    assert any(not np.array_equal(offer, best) for offer in offers)
+
+
+def test_label_shares_undo_known_labelling_error():
+    """Labels at data quality q spread each segment's people over the others; the firm,
+    knowing q, inverts that: true shares (0.2, 0.5, 0.3) from expected label counts."""
+    shares, q = np.array([0.2, 0.5, 0.3]), 0.7
+    confusion = np.full((3, 3), 0.15)
+    np.fill_diagonal(confusion, q)
+    people = confusion @ shares * 10_000
+    records = Records(people, *np.zeros((3, 3)), np.ones(3))
+    np.testing.assert_allclose(label_shares(records, q), shares, rtol=1e-12)
+
+
 def test_segmentation_costs_are_charged(base):
-    tables = build_tables(base)
-    gsp = make_plan(base, tables, "gsp")
-    seg = make_plan(base, tables, "segmented")
+    gsp = _plan(base, "gsp")
+    seg = _plan(base, "segmented")
     fixed = {n: p.fixed_cost for n, p in base.propositions.items()}
     assert gsp.overhead == fixed["standard"]
     assert seg.overhead == sum(fixed.values()) + base.strategies["segmented"].analytics_cost
 
 
 def test_tiers_rank_customers_by_estimated_value(base):
-    scenario = base.override({"market.population": 20000, "market.initial_customers": 20000,
+    scenario = base.override({"market.population": 20000, "market.initial_customers": 14000,
                               "strategies.segmented.tier_shares": {"A": 0.2, "B": 0.3}})
     model = sim.CVMModel(scenario, "segmented", seed=3)
     model.step()
     state, plan = model.ctx.state, model.ctx.plan
     active = is_active(state.stage)
+    assign_tiers(plan, state, np.flatnonzero(active))   # on the state as it is now
     tier = state.tier[active]
     score = plan.tier_score[state.label[active], state.products[active]]
     assert {TIER_A, TIER_B, TIER_C} <= set(np.unique(tier))
@@ -114,8 +154,11 @@ def _equity_gain(scenario, replications=4):
 
 @pytest.fixture(scope="module")
 def small(base):
-    return base.override({"market.population": 4000, "market.initial_customers": 1200,
-                          "simulation.horizon_months": 60})
+    """The shipped market at full size (segmentation's fixed costs — propositions,
+    analytics, the switch — do not pay in a market of a few thousand, whatever the needs),
+    with error-free market research: these tests are about the market, and the firm's
+    research luck would only add variance between replications."""
+    return base.override({"strategies.segmented.research_error": 0.0})
 
 
 def test_segmentation_wins_where_needs_differ(small):

@@ -22,7 +22,7 @@ HEADLINE = ROOT / "scenarios" / "gsp_vs_segmented.yaml"
 TINY = {"market.population": 600, "market.initial_customers": 180,
         "simulation.horizon_months": 12}
 """A market small enough for a run in a few hundredths of a second."""
-GRID = {"design": "grid", "replications": 3, "parameters": {
+GRID = {"design": "grid", "replications": 3, "outcome": "discounted_cash_flow", "parameters": {
     "strategies.segmented.data_quality": {"values": [0.5, 1.0]},
     "strategies.segmented.analytics_cost": {"low": 0.0, "high": 5000.0, "levels": 3}}}
 """Two keys that only the segmented strategy reads: 2 × 3 points."""
@@ -125,9 +125,9 @@ def test_latin_hypercube_puts_one_point_in_each_stratum_and_ranks_the_keys():
 def test_whole_number_keys_get_rounded_values():
     scenario = with_sweep({"design": "lhs", "samples": 7, "parameters": {
         "market.population": {"low": 500, "high": 800},
-        "strategies.segmented.staffing.call_centre": {"low": 1, "high": 9}}})
+        "behaviour.winback_after_months": {"low": 1, "high": 9}}})
     found = sweeps.design(scenario)
-    for name in ("market.population", "strategies.segmented.staffing.call_centre"):
+    for name in ("market.population", "behaviour.winback_after_months"):
         assert found.points[name].dtype == np.int64
         assert np.all(np.abs(found.points[name] - found.matrix[:, list(
             found.problem["names"]).index(name)]) <= 0.5)
@@ -170,7 +170,9 @@ def test_every_point_runs_its_own_values(grid_run):
 
 def test_common_random_numbers_across_points(grid_run):
     """gsp reads neither key: with the same streams at every point its runs are identical.
-    And analytics cost is only a cost: the response falls by exactly its discounted sum."""
+    And analytics cost is only a cost: the discounted cash flow falls by exactly its
+    discounted sum (customer equity falls by more: the residual value charges each
+    customer its share of the costs that keep serving the base)."""
     _, result = grid_run
     summaries = pd.read_parquet(result.path / "summaries.parquet")
     gsp = summaries[summaries["strategy"] == "gsp"].drop(columns="point")
@@ -190,7 +192,7 @@ def test_per_point_difference_is_the_mean_paired_difference(grid_run):
     _, result = grid_run
     summaries = pd.read_parquet(result.path / "summaries.parquet")
     wide = summaries.pivot(index=["point", "replication"], columns="strategy",
-                           values="customer_equity")
+                           values=GRID["outcome"])
     expected = (wide["segmented"] - wide["gsp"]).groupby(level="point").mean()
     rows = result.per_point[result.per_point["strategy"] == "segmented"].set_index("point")
     assert rows["diff_mean"].to_numpy() == pytest.approx(expected.to_numpy(), rel=1e-12)
@@ -251,9 +253,10 @@ def test_sobol_sweep_gives_indices_with_intervals_and_the_noise(tmp_path):
 
 
 def test_morris_sweep_measures_a_pure_cost_exactly(tmp_path):
-    """Analytics cost changes no behaviour: with common random numbers the response moves by
-    exactly its discounted sum, so mu_star = range × annuity and sigma = 0."""
-    scenario = with_sweep({"design": "morris", "samples": 3, "replications": 2, "parameters": {
+    """Analytics cost changes no behaviour: with common random numbers the discounted cash
+    flow moves by exactly its discounted sum, so mu_star = range × annuity and sigma = 0."""
+    scenario = with_sweep({"design": "morris", "samples": 3, "replications": 2,
+                           "outcome": "discounted_cash_flow", "parameters": {
         "strategies.segmented.data_quality": {"low": 0.3, "high": 1.0},
         "strategies.segmented.analytics_cost": {"low": 0.0, "high": 6000.0}}})
     result = sim.sweep(scenario, out=tmp_path / "out", workers=1)
@@ -377,11 +380,11 @@ def test_morris_mu_star_is_the_change_over_the_full_range_not_per_unit():
 
 
 def test_sobol_and_morris_refuse_narrow_whole_number_ranges():
-    narrow = {"strategies.gsp.staffing.call_centre": {"low": 2, "high": 8}}
+    narrow = {"behaviour.winback_after_months": {"low": 2, "high": 8}}
     for kind in ("sobol", "morris"):
         block = {"design": kind, "samples": 8, "parameters": narrow}
         with pytest.raises(sim.ScenarioError, match="whole-number key") as err:
             sweeps.design(with_sweep(block))
-        assert err.value.path == "sweep.parameters.strategies.gsp.staffing.call_centre"
+        assert err.value.path == "sweep.parameters.behaviour.winback_after_months"
     assert len(sweeps.design(with_sweep({"design": "lhs", "samples": 8,
                                          "parameters": narrow})).points) == 8

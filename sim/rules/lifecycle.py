@@ -1,5 +1,5 @@
-"""Stage progression: acquisition (onboarding) → growth → maturity, with decline when
-satisfaction falls below a threshold and recovery above another.
+"""Stage progression: acquisition (onboarding) → growth → maturity, with decline (from any
+of them) when satisfaction falls below a threshold and recovery above another.
 
 Departures (churn) and returns (acquisition, win-back) are their own rules.
 """
@@ -28,7 +28,8 @@ def progress(stage: np.ndarray, tenure: np.ndarray, products: np.ndarray,
     settled = settled_stage(tenure, products, onboarding_months, maturity_tenure_months,
                             maturity_products)
     declining = stage == DECLINE
-    falls = ~declining & (settled != ACQUISITION) & (satisfaction < decline_threshold)
+    # Onboarding customers can fall into decline too: they are the riskiest.
+    falls = ~declining & (satisfaction < decline_threshold)
     stays_down = declining & (satisfaction < recovery_threshold)
     new = select(falls | stays_down, np.int8(DECLINE), settled)
     return select(active, new, stage.astype(np.int8, copy=False))

@@ -1,13 +1,13 @@
-"""Retention programme: declining customers reached by the firm get attention this month
-(an experience boost and a lower churn hazard, both set in ``behaviour``)."""
+"""Retention programme: customers the firm chooses to reach get attention this month (an
+experience boost and a lower churn hazard, both set in ``behaviour``). Whom it reaches is
+the firm's decision, made from what it observes; whether they were about to leave is not
+something it knows."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from ..tables import DECLINE
 
-
-def in_programme(stage: np.ndarray, reach: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """True where a declining customer is reached by the retention programme."""
-    return (stage == DECLINE) & (u < reach)
+def in_programme(reach: np.ndarray, active: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """True where a current customer is reached by the retention programme."""
+    return active & (u < reach)

@@ -1,10 +1,11 @@
 """Contacts and service: which customers contact the firm, through which channel, and
 whether a human channel answers them within its service target.
 
-Human channels are queues (M/M/N, Erlang C) dimensioned for the peak hour: the
-month's contacts spread over the opening hours, with the busiest hour carrying
-``peak_to_average`` times the average (the Fekkai case: the peak needs several times
-the normal staff).
+Human channels are queues (M/M/N, Erlang C), one per opening hour: a day's contacts
+spread over the hours by the channel's hourly profile, and each hour is served by that
+hour's agents. The month's service level is the contact-weighted average over the hours,
+so a peak staffed like a quiet hour drags it down (the Fekkai case: the peak needed five
+times the normal staff).
 """
 
 from __future__ import annotations
@@ -16,22 +17,6 @@ import numpy as np
 from .blend import select
 
 NO_CONTACT = -1
-
-
-def choose_channel(contact_rate: np.ndarray, channel_cdf: np.ndarray, segment: np.ndarray,
-                   eligible: np.ndarray, u_contact: np.ndarray,
-                   u_channel: np.ndarray) -> np.ndarray:
-    """Channel index of each customer's contact this month, or ``NO_CONTACT``.
-
-    Args:
-        contact_rate: Monthly contact probability per customer.
-        channel_cdf: (S, C) cumulative channel choice probabilities per segment.
-        segment: Segment code per customer.
-        eligible: True for customers who can contact (current customers).
-        u_contact, u_channel: Uniforms in [0, 1), one each per customer.
-    """
-    channel = channel_choice(channel_cdf, segment, u_channel)
-    return select(contacts(contact_rate, eligible, u_contact), channel, np.int8(NO_CONTACT))
 
 
 def contacts(contact_rate: np.ndarray, eligible: np.ndarray, u: np.ndarray) -> np.ndarray:
@@ -67,57 +52,67 @@ def rescaled(u: np.ndarray, probability: np.ndarray) -> np.ndarray:
     return u / np.maximum(probability, np.finfo(float).tiny)
 
 
-def offered_load(contacts_per_month: np.ndarray | float, hours_per_month: np.ndarray | float,
-                 peak_to_average: np.ndarray | float,
+def offered_load(contacts_per_month: np.ndarray | float, hourly_share: np.ndarray | float,
+                 days_per_month: np.ndarray | float,
                  handle_time_seconds: np.ndarray | float) -> np.ndarray | float:
-    """Offered load at the peak hour, in erlangs (calls per hour × handle time in hours)."""
-    calls_per_peak_hour = np.asarray(contacts_per_month) / hours_per_month * peak_to_average
-    return calls_per_peak_hour * np.asarray(handle_time_seconds) / 3600.0
+    """Offered load of an opening hour, in erlangs: the month's contacts × the hour's share
+    of a day's contacts / opening days (calls in that hour of a day) × handle time in hours."""
+    calls_per_hour = np.asarray(contacts_per_month) * hourly_share / days_per_month
+    return calls_per_hour * np.asarray(handle_time_seconds) / 3600.0
 
 
-def erlang_b(offered_load: float, agents: int) -> float:
-    """Erlang B blocking probability of ``agents`` servers under ``offered_load`` erlangs.
+def erlang_b(offered_load, agents):
+    """Erlang B blocking probability of ``agents`` servers under ``offered_load`` erlangs
+    (scalars or arrays of one shape; agents ≤ 0 block everything, no load blocks nothing).
 
     Uses the recursion 1/B(k) = 1 + k / (A · B(k−1)) in its inverse form, which neither
-    overflows nor loses precision for hundreds of agents (no factorials, no powers).
+    overflows nor loses precision for hundreds of agents (no factorials, no powers); arrays
+    run it once, to the largest number of agents.
     """
-    if agents <= 0:
-        return 1.0
-    if offered_load <= 0.0:
-        return 0.0
-    inv_b = 1.0
-    for k in range(1, agents + 1):
-        inv_b = 1.0 + inv_b * k / offered_load
-    return 1.0 / inv_b
+    load = np.asarray(offered_load, dtype=float)
+    agents = np.asarray(agents)
+    load, agents = np.broadcast_arrays(load, agents)
+    inv_b = np.ones(load.shape)
+    out = np.ones(load.shape)
+    busy = load > 0.0
+    safe = np.where(busy, load, 1.0)
+    for k in range(1, int(agents.max(initial=0)) + 1):
+        inv_b = 1.0 + inv_b * k / safe
+        out = np.where(agents == k, 1.0 / inv_b, out)
+    out = np.where(busy, out, np.where(agents > 0, 0.0, 1.0))
+    return float(out) if out.ndim == 0 else out
 
 
-def erlang_c(offered_load: float, agents: int) -> float:
-    """Erlang C: probability that a contact has to wait (0..1); 1 when the queue is unstable.
+def erlang_c(offered_load, agents):
+    """Erlang C: probability that a contact has to wait (0..1); 1 when the queue is unstable
+    (agents ≤ load), 0 without load. Scalars or arrays of one shape.
 
     Args:
         offered_load: Load in erlangs (arrival rate × mean handle time).
         agents: Number of agents serving the queue.
     """
-    if offered_load <= 0.0:
-        return 0.0
-    if agents <= offered_load:
-        return 1.0
-    b = erlang_b(offered_load, agents)
-    return agents * b / (agents - offered_load * (1.0 - b))
+    load = np.asarray(offered_load, dtype=float)
+    agents = np.asarray(agents)
+    b = np.asarray(erlang_b(load, agents))
+    stable = agents > load
+    with np.errstate(divide="ignore", invalid="ignore"):
+        c = agents * b / (agents - load * (1.0 - b))
+    out = np.where(load <= 0.0, 0.0, np.where(stable, c, 1.0))
+    return float(out) if out.ndim == 0 else out
 
 
-def service_level(offered_load: float, agents: int, target_seconds: float,
-                  handle_time_seconds: float) -> float:
-    """Share of contacts answered within ``target_seconds`` (0..1).
+def service_level(offered_load, agents, target_seconds, handle_time_seconds):
+    """Share of contacts answered within ``target_seconds`` (0..1); scalars or arrays.
 
-    SL = 1 − C(A, N) · exp(−(N − A) · target / handle time); 0 when N ≤ A.
+    SL = 1 − C(A, N) · exp(−(N − A) · target / handle time); 0 when N ≤ A, 1 without load.
     """
-    if offered_load <= 0.0:
-        return 1.0
-    if agents <= offered_load:
-        return 0.0
-    wait = erlang_c(offered_load, agents)
-    return 1.0 - wait * math.exp(-(agents - offered_load) * target_seconds / handle_time_seconds)
+    load = np.asarray(offered_load, dtype=float)
+    agents = np.asarray(agents)
+    wait = np.asarray(erlang_c(load, agents))
+    level = 1.0 - wait * np.exp(-np.maximum(agents - load, 0.0) * target_seconds
+                                / handle_time_seconds)
+    out = np.where(load <= 0.0, 1.0, np.where(agents > load, level, 0.0))
+    return float(out) if out.ndim == 0 else out
 
 
 def average_speed_of_answer(offered_load: float, agents: int,
@@ -159,22 +154,23 @@ def contact_utility(channel: np.ndarray, served: np.ndarray, quality: np.ndarray
 
 
 def service_levels(contacts: np.ndarray, agents: np.ndarray, human: np.ndarray,
-                   hours_per_month: np.ndarray, peak_to_average: np.ndarray,
+                   hourly_share: np.ndarray, days_per_month: np.ndarray,
                    handle_time_seconds: np.ndarray,
                    service_target_seconds: np.ndarray) -> np.ndarray:
-    """Peak-hour service level of every (channel, pool): 1 for self-service.
+    """Service level of every (channel, pool) for the month: the contact-weighted average
+    over opening hours of each hour's Erlang C level; 1 for self-service and idle pools.
 
     Args:
         contacts: (C, pools) contacts this month.
-        agents: (C, pools) agents on duty at the peak hour.
-        human, hours_per_month, peak_to_average, handle_time_seconds,
-        service_target_seconds: (C,) channel parameters.
+        agents: (C, pools, H) agents on duty in each opening hour.
+        human, days_per_month, handle_time_seconds, service_target_seconds: (C,) channel
+            parameters.
+        hourly_share: (C, H) share of a day's contacts in each hour (0 where shut).
     """
-    load = offered_load(contacts, hours_per_month[:, None], peak_to_average[:, None],
-                        handle_time_seconds[:, None])
-    level = np.ones(contacts.shape)
-    for c, p in zip(*np.nonzero(human[:, None] & (contacts > 0)), strict=True):
-        level[c, p] = service_level(float(load[c, p]), int(agents[c, p]),
-                                    float(service_target_seconds[c]),
-                                    float(handle_time_seconds[c]))
-    return level
+    share = hourly_share[:, None, :]
+    load = offered_load(contacts[:, :, None], share, days_per_month[:, None, None],
+                        handle_time_seconds[:, None, None])
+    by_hour = service_level(load, agents, service_target_seconds[:, None, None],
+                            handle_time_seconds[:, None, None])
+    level = (by_hour * share).sum(axis=2)
+    return np.where(human[:, None] & (contacts > 0), level, 1.0)

@@ -73,17 +73,18 @@ def test_low_satisfaction_sends_growth_and_maturity_to_decline(stage, tenure):
 
 
 @pytest.mark.parametrize("tenure", range(ONBOARDING))
-def test_onboarding_customers_do_not_decline(tenure):
-    """A customer still onboarding stays in acquisition however low satisfaction is."""
-    new = progress([ACQUISITION] * 3, [tenure] * 3, [1, 1, 4], [0.0, 0.1, 0.3])
-    np.testing.assert_array_equal(new, ACQUISITION)
+def test_unhappy_onboarding_customers_decline_too(tenure):
+    """Onboarding customers are the riskiest: below decline_threshold they enter decline
+    (where retention can reach them) like any other customer."""
+    new = progress([ACQUISITION] * 3, [tenure] * 3, [1, 1, 4], [0.0, 0.1, DECLINE_AT - 1e-9])
+    np.testing.assert_array_equal(new, DECLINE)
 
 
-def test_onboarding_customer_declines_once_onboarding_ends():
-    """The same unhappy onboarding customer enters decline once tenure reaches
-    onboarding_months."""
-    new = progress([ACQUISITION, ACQUISITION], [ONBOARDING - 1, ONBOARDING], [1, 1], [0.1, 0.1])
-    np.testing.assert_array_equal(new, [ACQUISITION, DECLINE])
+def test_recovered_onboarding_customer_returns_to_onboarding():
+    """A declining customer still within onboarding months who recovers is onboarding
+    again; one past them settles in growth."""
+    new = progress([DECLINE, DECLINE], [ONBOARDING - 1, ONBOARDING], [1, 1], [0.9, 0.9])
+    np.testing.assert_array_equal(new, [ACQUISITION, GROWTH])
 
 
 @pytest.mark.parametrize(("satisfaction", "expected_declining"), [

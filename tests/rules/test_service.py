@@ -41,8 +41,13 @@ def log_space_erlang_c(load: float, agents: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# choose_channel
+# contacts and channel_choice, composed as the contact phase composes them
 # ---------------------------------------------------------------------------------------------
+
+def choose_channel(rate, cdf, segment, eligible, u_contact, u_channel):
+    """Channel of each customer's contact, or NO_CONTACT: who contacts, then the channel."""
+    made = service.contacts(rate, eligible, u_contact)
+    return np.where(made, service.channel_choice(cdf, segment, u_channel), NO_CONTACT)
 
 def test_higher_contact_rate_gives_superset_of_contacts():
     """With the same uniforms, a higher contact rate makes every earlier contact still contact
@@ -55,7 +60,7 @@ def test_higher_contact_rate_gives_superset_of_contacts():
     eligible = np.ones(n, dtype=bool)
     previous = None
     for rate in (0.0, 0.1, 0.3, 0.6, 1.0):
-        ch = service.choose_channel(np.full(n, rate), cdf, segment, eligible, u_contact,
+        ch = choose_channel(np.full(n, rate), cdf, segment, eligible, u_contact,
                                     u_channel)
         contacts = ch != NO_CONTACT
         if previous is not None:
@@ -69,7 +74,7 @@ def test_contact_rate_zero_means_no_contact_and_rate_is_per_customer():
     """Contact happens exactly where u_contact < that customer's own contact rate."""
     u_contact = np.array([0.0, 0.5, 0.5, 0.9, 0.2])
     rate = np.array([0.0, 0.5, 0.6, 0.95, 0.1])
-    ch = service.choose_channel(rate, np.array([[1.0]]), np.zeros(5, dtype=np.int8),
+    ch = choose_channel(rate, np.array([[1.0]]), np.zeros(5, dtype=np.int8),
                                 np.ones(5, dtype=bool), u_contact, np.zeros(5))
     np.testing.assert_array_equal(ch != NO_CONTACT, [False, False, True, True, False])
 
@@ -77,7 +82,7 @@ def test_contact_rate_zero_means_no_contact_and_rate_is_per_customer():
 def test_ineligible_customers_never_contact():
     """Non-customers (eligible False) get NO_CONTACT even with contact rate 1."""
     n = 6
-    ch = service.choose_channel(np.ones(n), np.array([[0.5, 1.0]]), np.zeros(n, dtype=np.int8),
+    ch = choose_channel(np.ones(n), np.array([[0.5, 1.0]]), np.zeros(n, dtype=np.int8),
                                 np.zeros(n, dtype=bool), np.zeros(n), np.linspace(0, 0.99, n))
     assert np.all(ch == NO_CONTACT)
 
@@ -88,7 +93,7 @@ def test_ineligible_customers_never_contact():
 def test_channel_follows_cumulative_preferences_at_boundaries(u, expected):
     """Channel c is chosen for u in [cdf[c−1], cdf[c]) of the customer's segment."""
     cdf = np.array([[0.2, 0.7, 1.0]])
-    ch = service.choose_channel(np.ones(1), cdf, np.zeros(1, dtype=np.int8), np.ones(1, bool),
+    ch = choose_channel(np.ones(1), cdf, np.zeros(1, dtype=np.int8), np.ones(1, bool),
                                 np.zeros(1), np.array([u]))
     assert ch[0] == expected
 
@@ -102,7 +107,7 @@ def test_channel_shares_match_preferences_per_segment():
     n = 4000
     u_channel = (np.arange(n) + 0.5) / n
     for s in range(len(prefs)):
-        ch = service.choose_channel(np.ones(n), cdf, np.full(n, s, dtype=np.int8),
+        ch = choose_channel(np.ones(n), cdf, np.full(n, s, dtype=np.int8),
                                     np.ones(n, dtype=bool), np.zeros(n), u_channel)
         shares = np.bincount(ch, minlength=3) / n
         np.testing.assert_allclose(shares, prefs[s], atol=1.0 / n)
@@ -113,7 +118,7 @@ def test_zero_preference_channel_is_never_chosen():
     the shared cumulative boundary."""
     cdf = np.array([[0.5, 0.5, 1.0]])
     u_channel = np.array([0.0, 0.4999, 0.5, 0.75, 0.9999])
-    ch = service.choose_channel(np.ones(5), cdf, np.zeros(5, dtype=np.int8), np.ones(5, bool),
+    ch = choose_channel(np.ones(5), cdf, np.zeros(5, dtype=np.int8), np.ones(5, bool),
                                 np.zeros(5), u_channel)
     np.testing.assert_array_equal(ch, [0, 0, 2, 2, 2])
 
@@ -123,27 +128,29 @@ def test_zero_preference_channel_is_never_chosen():
 # ---------------------------------------------------------------------------------------------
 
 def test_offered_load_hand_example():
-    """10 000 contacts over 200 h is 50 calls/h; peak ×2 is 100 calls/h; × 180 s = 5 erlangs."""
-    assert service.offered_load(10_000, 200.0, 2.0, 180.0) == pytest.approx(5.0, rel=1e-12)
+    """10 000 contacts a month, 20 % of a day's in this hour, 20 days: 100 calls in the
+    hour; × 180 s = 5 erlangs."""
+    assert service.offered_load(10_000, 0.2, 20.0, 180.0) == pytest.approx(5.0, rel=1e-12)
 
 
-@pytest.mark.parametrize("lever", ["contacts", "peak", "handle"])
-def test_offered_load_rises_with_contacts_peak_and_handle_time(lever):
-    """More contacts, a sharper peak or longer calls all raise the peak-hour load."""
-    base = {"contacts": 1000.0, "peak": 1.5, "handle": 200.0}
+@pytest.mark.parametrize("lever", ["contacts", "share", "handle"])
+def test_offered_load_rises_with_contacts_hour_share_and_handle_time(lever):
+    """More contacts, a larger share of the day in the hour or longer calls all raise the
+    hour's load in proportion."""
+    base = {"contacts": 1000.0, "share": 0.1, "handle": 200.0}
     more = dict(base)
     more[lever] *= 2.0
 
     def load(p):
-        return service.offered_load(p["contacts"], 160.0, p["peak"], p["handle"])
+        return service.offered_load(p["contacts"], p["share"], 20.0, p["handle"])
 
     assert load(more) == pytest.approx(2.0 * load(base), rel=1e-12)
 
 
-def test_offered_load_falls_with_opening_hours():
-    """The same contacts spread over more opening hours give a lower peak load."""
-    assert service.offered_load(1000, 320.0, 2.0, 180.0) < service.offered_load(
-        1000, 160.0, 2.0, 180.0)
+def test_offered_load_falls_with_opening_days():
+    """The same contacts spread over more opening days give a lower hourly load."""
+    assert service.offered_load(1000, 0.1, 22.0, 180.0) < service.offered_load(
+        1000, 0.1, 11.0, 180.0)
 
 
 @pytest.mark.parametrize(("load", "agents"), [(1, 1), (1, 2), (2, 3), (5, 7), (10, 12), (10, 15),
@@ -280,11 +287,20 @@ def test_contact_utility_sign_by_outcome():
                                   [0.5, 1.5, -2.0, -3.0, 0.0, 0.0])
 
 
-def _levels(contacts, agents, human=(True, False)):
+def _levels(contacts, agents, human=(True, False), share=(1.0,)):
+    """Service levels with 100 opening days and 180 s calls: 10 000 contacts in an hour
+    holding the whole day are 100 calls/h, 5 erlangs."""
     c = len(human)
-    return service.service_levels(np.asarray(contacts, dtype=float), np.asarray(agents),
-                                  np.array(human), np.full(c, 200.0), np.full(c, 2.0),
+    agents = np.asarray(agents)
+    return service.service_levels(np.asarray(contacts, dtype=float),
+                                  agents if agents.ndim == 3 else agents[:, :, None],
+                                  np.array(human), np.tile(share, (c, 1)), np.full(c, 100.0),
                                   np.full(c, 180.0), np.full(c, 20.0))
+
+
+def _level(load: int, agents: int) -> float:
+    """1 − C(A, N) e^(−(N − A) 20/180), from the exact Erlang C."""
+    return 1 - float(exact_erlang_c(load, agents)) * math.exp(-(agents - load) * 20 / 180)
 
 
 def test_service_levels_per_channel_and_pool():
@@ -292,10 +308,26 @@ def test_service_levels_per_channel_and_pool():
     self-service channels and idle pools get 1."""
     # 10 000 contacts → 5 erlangs (see the hand example); 4 000 → 2 erlangs.
     level = _levels([[10_000, 4_000], [50_000, 0]], [[7, 3], [0, 0]])
-    c5, c2 = float(exact_erlang_c(5, 7)), float(exact_erlang_c(2, 3))
-    assert level[0, 0] == pytest.approx(1 - c5 * math.exp(-2 * 20 / 180), rel=1e-12)
-    assert level[0, 1] == pytest.approx(1 - c2 * math.exp(-1 * 20 / 180), rel=1e-12)
+    assert level[0, 0] == pytest.approx(_level(5, 7), rel=1e-12)
+    assert level[0, 1] == pytest.approx(_level(2, 3), rel=1e-12)
     assert level[1, 0] == 1.0 and level[1, 1] == 1.0
+
+
+def test_service_level_is_the_contact_weighted_average_over_hours():
+    """Hours carrying 40 % and 60 % of a day's 10 000 contacts (2 and 3 erlangs), staffed
+    with 4 and 5 agents: the month's level is 0.4 · SL(2, 4) + 0.6 · SL(3, 5)."""
+    level = _levels([[10_000, 0]], [[[4, 5], [0, 0]]], human=(True,), share=(0.4, 0.6))
+    assert level[0, 0] == pytest.approx(0.4 * _level(2, 4) + 0.6 * _level(3, 5), rel=1e-12)
+
+
+def test_staffing_to_the_profile_beats_flat_staffing_with_the_same_agent_hours():
+    """The Fekkai lesson: with a peak hour carrying five times a quiet hour's calls, the same
+    agent-hours serve better when they follow the load than when spread flat."""
+    share = np.array([1, 1, 5, 1, 1, 1]) / 10
+    contacts = [[60_000, 0]]                         # 600 calls a day: 3 to 15 erlangs
+    flat = _levels(contacts, [[[14] * 6, [0] * 6]], human=(True,), share=share)
+    shaped = _levels(contacts, [[[9, 9, 39, 9, 9, 9], [0] * 6]], human=(True,), share=share)
+    assert shaped[0, 0] > flat[0, 0] + 0.2
 
 
 def test_service_levels_more_agents_or_fewer_contacts_is_better():

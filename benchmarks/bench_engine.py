@@ -32,12 +32,13 @@ def _scenario(population: int):
 
     return sim.load_scenario(SCENARIO).override({
         "market.population": population,
-        "market.initial_customers": int(population * 0.3),
+        "market.initial_customers": int(population * 0.7),
     })
 
 
 def throughput(population: int, months: int, engine: str, repeat: int) -> dict:
-    """Median customer-months per second of ``repeat`` runs (model setup excluded)."""
+    """Median customer-months per second of ``repeat`` runs (model setup, which includes
+    the warm-up, excluded)."""
     from sim.model import CVMModel
 
     scenario = _scenario(population)

@@ -170,8 +170,9 @@ def cmd_run(args) -> int:
     strategies = list(scenario.compare)
     print(f"{scenario.name or args.scenario}: {result.replications} replications × "
           f"{len(strategies)} strategies, seed {result.summaries['seed'].iloc[0]}, "
-          f"{scenario.simulation.horizon_months} months, {scenario.market.population:,} "
-          f"customers")
+          f"{scenario.simulation.horizon_months} months after a "
+          f"{scenario.simulation.warmup_months}-month warm-up, a market of "
+          f"{scenario.market.population:,} people")
     top = bridge(pd.read_parquet(result.path / TABLES["equity"]), strategies, top=BRIDGE_TOP)
     print(format_comparison(result.comparison, strategies, top, result.payback))
     if result.stopped_because:

@@ -33,7 +33,7 @@ def replications_per_second(workers: int, replications: int, repeat: int) -> dic
         with tempfile.TemporaryDirectory() as tmp:
             start = time.perf_counter()
             monte_carlo(scenario, replications=replications, out=Path(tmp) / "out",
-                        workers=workers, report=False)
+                        workers=workers)
             times.append(time.perf_counter() - start)
     median = statistics.median(times)
     return {"workers": workers, "replications": replications,
@@ -49,7 +49,7 @@ def report_seconds() -> float:
 
     with tempfile.TemporaryDirectory() as tmp:
         out = monte_carlo(sim.load_scenario(SCENARIO), replications=4, out=Path(tmp) / "out",
-                          workers=1, report=False).path
+                          workers=1).path
         start = time.perf_counter()
         write_report(out)
         return time.perf_counter() - start

@@ -5,7 +5,8 @@ is imported on first use of ``run``, ``CVMModel`` or ``sweep``, so validating a 
 quick.
 """
 
-from .scenario import STAGES, Scenario, ScenarioError, load_scenario
+from .codes import STAGES
+from .scenario import Scenario, ScenarioError, load_scenario
 
 __all__ = ["STAGES", "CVMModel", "RunResult", "Scenario", "ScenarioError", "SweepResult",
            "load_scenario", "monte_carlo", "run", "sweep"]

@@ -11,7 +11,7 @@ import mesa
 import numpy as np
 
 from . import phases, scoring, strategies
-from .scenario import STAGES, TIERS
+from .codes import STAGES, TIERS
 
 
 class Firm(mesa.Agent):
@@ -93,39 +93,18 @@ class Customer(mesa.Agent):
     def products(self) -> int:
         return int(self.model.ctx.state.products[self.row])
 
-    # The month's verbs, in step order; each runs the shared phase on this row.
-    def retain(self) -> None:
-        phases.retain(self.model.ctx, self._rows)
 
-    def contact(self) -> None:
-        phases.contact(self.model.ctx, self._rows)
+def _verb(phase: str):
+    """The Customer method that runs ``phase`` of :mod:`sim.phases` on the agent's row."""
+    def run(self: Customer) -> None:
+        getattr(phases, phase)(self.model.ctx, self._rows)
 
-    def serve(self) -> None:
-        phases.serve(self.model.ctx, self._rows)
+    run.__name__, run.__qualname__ = phase, f"Customer.{phase}"
+    run.__doc__ = getattr(phases, phase).__doc__
+    return run
 
-    def migrate(self) -> None:
-        phases.migrate(self.model.ctx, self._rows)
 
-    def experience(self) -> None:
-        phases.experience(self.model.ctx, self._rows)
-
-    def develop(self) -> None:
-        phases.develop(self.model.ctx, self._rows)
-
-    def leave(self) -> None:
-        phases.leave(self.model.ctx, self._rows)
-
-    def progress(self) -> None:
-        phases.progress(self.model.ctx, self._rows)
-
-    def acquire(self) -> None:
-        phases.acquire(self.model.ctx, self._rows)
-
-    def win_back(self) -> None:
-        phases.win_back(self.model.ctx, self._rows)
-
-    def turn_over(self) -> None:
-        phases.turn_over(self.model.ctx, self._rows)
-
-    def account(self) -> None:
-        phases.account(self.model.ctx, self._rows)
+# The month's verbs: one per customer phase, each running the shared phase on this row (so
+# a new phase needs no new method here).
+for _phase in phases.GROUP_OF_PHASE:
+    setattr(Customer, _phase, _verb(_phase))

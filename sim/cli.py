@@ -65,7 +65,7 @@ def format_comparison(table, strategies: list[str], bridge=None, payback=None) -
             kind "line" other than the total are printed (currency).
         payback: The summary of :func:`sim.experiment.payback` (months).
     """
-    from .report import format_interval, format_number, format_payback
+    from .formatting import format_interval, format_number, format_payback
 
     levels = table[table["kind"] == "level"]
     cells = {(r.metric, r.strategy): f"{format_number(r.mean)} "
@@ -93,7 +93,7 @@ def format_comparison(table, strategies: list[str], bridge=None, payback=None) -
 
 def _difference(name: str, width: int, row, indent: str = "  ") -> str:
     """One signed difference with its 95 % interval, ``name`` padded to ``width``."""
-    from .report import format_interval, format_number
+    from .formatting import format_interval, format_number
 
     return (f"{indent}{name.ljust(width)}{format_number(row.mean, signed=True):>14} "
             f"{format_interval(row.ci_low, row.ci_high, signed=True)}")
@@ -167,6 +167,9 @@ def cmd_run(args) -> int:
         command=" ".join(["cvm", "run", *sys.argv[1:]])))
     if isinstance(result, int):
         return result
+    from .report import write_report
+
+    write_report(result.path)
     strategies = list(scenario.compare)
     print(f"{scenario.name or args.scenario}: {result.replications} replications × "
           f"{len(strategies)} strategies, seed {result.summaries['seed'].iloc[0]}, "

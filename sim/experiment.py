@@ -31,7 +31,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from .metrics import BETTER
+from .outcomes import COMPARED, OUTCOMES
 from .scenario import Scenario, ScenarioError
 
 TABLES = {"summary": "summaries.parquet", "monthly": "monthly.parquet",
@@ -40,8 +40,7 @@ TABLES = {"summary": "summaries.parquet", "monthly": "monthly.parquet",
 """Tables stored for every run, and the folder's file that combines all runs of each."""
 EXECUTORS = ("local", "dask")
 
-METRICS: dict[str, int] = {m: BETTER[m] for m in (
-    "customer_equity", "churn_rate_annual", "clv_mean", "acquisitions", "cost_to_serve")}
+METRICS: dict[str, int] = {m: OUTCOMES[m].better for m in COMPARED}
 """Metrics of the comparison table, with the direction that counts as better."""
 
 
@@ -616,8 +615,7 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
                 executor: str = "local", scheduler: str | None = None,
                 engine: str = "vectorized", resume: bool = False,
                 target_ci: float | None = None, max_replications: int | None = None,
-                progress: bool = False, command: str | None = None,
-                report: bool = True) -> ExperimentResult:
+                progress: bool = False, command: str | None = None) -> ExperimentResult:
     """Run every compared strategy for each replication and compare them.
 
     Args:
@@ -632,7 +630,9 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
             difference is below this (currency), or ``max_replications`` is reached.
         max_replications: Cap for ``target_ci`` (default 10 × replications).
         progress: Show a progress bar on standard error.
-        report: Write the charts and ``report.html`` (about 2 s).
+
+    The charts and ``report.html`` are written by :func:`sim.report.write_report` (the
+    command line calls it after this).
     """
     seed = scenario.simulation.seed if seed is None else int(seed)
     if replications is None:
@@ -686,10 +686,6 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
         "strategy", "replication", "month", "net_cash_flow", "discount_factor"]), strategies)
     paid.to_csv(out / "payback.csv", index=False)
     update_manifest(out, replications=n, stopped_because=stopped)
-    if report:
-        from .report import write_report
-
-        write_report(out)
     return ExperimentResult(out, summaries, table, n, {}, stopped, bridge=bridged,
                             payback=paid)
 

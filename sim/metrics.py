@@ -32,48 +32,19 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from .codes import ACTIVE_STAGES, NEVER, STAGES, TIERS, is_active
+from .outcomes import OUTCOMES
 from .phases import Context
 from .rules import churn
-from .scenario import ACTIVE_STAGES, STAGES, TIERS
 from .scoring import auc_and_lift
-from .tables import NEVER, is_active
 
-SUMMARY_METRICS: dict[str, str] = {
-    "customer_equity": "discounted net cash flow over the horizon + residual value (currency)",
-    "discounted_cash_flow": "discounted net cash flow over the horizon (currency)",
-    "residual_value": "discounted expected value of customers alive at the end, net of the "
-                      "costs of serving them (currency)",
-    "residual_share": "residual value / customer equity",
-    "churn_rate_annual": "1 − (1 − churned / customer-months at risk)^12",
-    "clv_mean": "CLV per customer acquired or won back in the horizon, discounted to "
-                "acquisition, net of the costs the customer caused (currency)",
-    "customers_served": "customers active at any time in the horizon",
-    "customers_end": "customers active at the end",
-    "acquisitions": "prospects acquired over the horizon",
-    "winbacks": "departed customers won back over the horizon",
-    "churned": "departures over the horizon",
-    "revenue": "undiscounted revenue over the horizon (currency)",
-    "costs": "undiscounted costs over the horizon (currency)",
-    "cost_to_serve": "contact and staffing cost per customer-month (currency)",
-    "mean_satisfaction_end": "mean satisfaction of customers at the end (0..1)",
-    "score_auc": "area under the ROC curve of the firm's churn score over the horizon "
-                 "(nan for a firm without a score)",
-    "score_lift": "departure rate of the top-scored tenth of customer-months over the "
-                  "average (nan for a firm without a score)",
-}
-"""Every summary metric and what it measures. A missing or non-finite one is an error,
-except those in :data:`OPTIONAL_METRICS`."""
-
-OPTIONAL_METRICS = ("score_auc", "score_lift")
+SUMMARY_METRICS: dict[str, str] = {o.name: f"{o.description} ({o.unit})"
+                                   for o in OUTCOMES.values()}
+"""Every summary metric and what it measures (from :data:`sim.outcomes.OUTCOMES`). A
+missing or non-finite one is an error, except those in :data:`OPTIONAL_METRICS`."""
+OPTIONAL_METRICS = tuple(o.name for o in OUTCOMES.values() if o.optional)
 """Metrics that are nan where they do not apply (a firm that fits no churn score)."""
-
-BETTER: dict[str, int] = {
-    "customer_equity": +1, "discounted_cash_flow": +1, "residual_value": +1,
-    "residual_share": -1, "churn_rate_annual": -1, "clv_mean": +1, "customers_served": +1,
-    "customers_end": +1, "acquisitions": +1, "winbacks": +1, "churned": -1, "revenue": +1,
-    "costs": -1, "cost_to_serve": -1, "mean_satisfaction_end": +1, "score_auc": +1,
-    "score_lift": +1,
-}
+BETTER: dict[str, int] = {o.name: o.better for o in OUTCOMES.values()}
 """For each summary metric, +1 if more is better for the firm, −1 if less is."""
 
 SERVING_COSTS = ("staffing_costs", "overhead_costs", "retention_costs", "development_costs")

@@ -36,11 +36,22 @@ import numpy as np
 
 from . import phases, scoring, strategies
 from .agents import Customer, Firm
-from .population import ACQUIRED, CHURNED, WON_BACK, initial_state, label_segments
+from .codes import (
+    ACQUIRED,
+    ACTIVE_STAGES,
+    CHURNED,
+    DEPARTED,
+    PROSPECT,
+    STAGES,
+    TIERS,
+    WON_BACK,
+    is_active,
+)
+from .population import initial_state, label_segments
 from .randomness import RESEARCH, SETUP, MonthlyDraws, stream
 from .rules import acquisition, service
-from .scenario import ACTIVE_STAGES, STAGES, TIERS, Scenario
-from .tables import DEPARTED, PROSPECT, build_tables, is_active
+from .scenario import Scenario
+from .tables import build_tables
 
 Engine = Literal["vectorized", "agents"]
 ENGINES: tuple[str, ...] = ("vectorized", "agents")

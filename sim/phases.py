@@ -15,15 +15,17 @@ from dataclasses import dataclass, field
 
 import numpy as np
 
-from .population import (
+from .codes import (
     ACQUIRED,
+    ACQUISITION,
     CHURNED,
+    DEPARTED,
+    NEVER,
+    PROSPECT,
     WON_BACK,
-    CustomerState,
-    holding_index,
-    label_segments,
-    new_theta,
+    is_active,
 )
+from .population import CustomerState, holding_index, label_segments, new_theta
 from .rules import (
     acquisition,
     churn,
@@ -38,7 +40,7 @@ from .rules import winback as winback_rule
 from .rules.blend import select
 from .scenario import Scenario
 from .strategies import Decisions, Plan
-from .tables import ACQUISITION, DEPARTED, NEVER, PROSPECT, Tables, is_active
+from .tables import Tables
 
 GROUP_OF_PHASE: dict[str, str] = {
     "retain": "active", "contact": "active", "serve": "contacted", "migrate": "active",

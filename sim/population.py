@@ -10,10 +10,10 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .codes import NEVER, NO_CONTACT, PROSPECT
 from .rules import churn, lifecycle
-from .rules.service import NO_CONTACT
 from .scenario import Scenario
-from .tables import NEVER, PROSPECT, Tables
+from .tables import Tables
 
 
 @dataclass
@@ -77,8 +77,6 @@ class CustomerState:
         return len(self.segment)
 
 
-EVENTS = ("none", "churned", "acquired", "won_back")
-NO_EVENT, CHURNED, ACQUIRED, WON_BACK = range(len(EVENTS))
 
 
 def label_segments(segment: np.ndarray, n_segments: int, data_quality: float,

@@ -30,9 +30,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .codes import STAGES
 from .experiment import BRIDGE_TOTAL, bridge, equity_paths, payback
-from .metrics import SUMMARY_METRICS
-from .scenario import STAGES
+from .formatting import format_interval, format_number, format_payback, format_share  # noqa: F401
+from .outcomes import OUTCOMES
 
 CUSTOMER_STAGES = STAGES[1:5]
 """The stages of a current customer (acquisition .. decline), as counted in customer-months."""
@@ -329,43 +330,6 @@ def _e(value: object) -> str:
     return html.escape(str(value), quote=True)
 
 
-def format_number(value: float, signed: bool = False) -> str:
-    """A number for people: thousands separators; no decimals from 100 up, else 4.
-
-    ``signed`` puts a + before positive numbers (for differences). NaN gives "–".
-    """
-    if math.isnan(value):
-        return "–"
-    sign = "+" if signed else ""
-    return f"{value:{sign},.0f}" if abs(value) >= 100 else f"{value:{sign},.4f}"
-
-
-def format_interval(low: float, high: float, signed: bool = False) -> str:
-    """A 95 % interval as ``[low, high]`` with :func:`format_number`."""
-    return f"[{format_number(low, signed)}, {format_number(high, signed)}]"
-
-
-def format_share(share: float) -> str:
-    """A share (0..1) as a whole percentage, e.g. ``67 %``; NaN gives "–"."""
-    return "–" if math.isnan(share) else f"{100 * share:.0f} %"
-
-
-def format_payback(row) -> str:
-    """A row of :func:`sim.experiment.payback`'s summary in words.
-
-    Returns:
-        ``payback: month 31 [24, 40]`` (the month and its 95 % interval; a bound not reached
-        within the horizon shows as ``> HORIZON``), or ``no payback within the 120-month
-        horizon``.
-    """
-    horizon = row["horizon"]
-    if math.isnan(row["payback_month"]):
-        return f"no payback within the {horizon:,.0f}-month horizon"
-    low, high = (f"> {horizon:,.0f}" if math.isnan(v) else f"{v:,.0f}"
-                 for v in (row["payback_low"], row["payback_high"]))
-    return f"payback: month {row['payback_month']:,.0f} [{low}, {high}]"
-
-
 def _present(manifest: dict, summaries: pd.DataFrame) -> list[str]:
     """The manifest's strategies that have runs in ``summaries``, baseline first."""
     present = set(summaries["strategy"])
@@ -410,7 +374,7 @@ def _comparison_table(comparison: pd.DataFrame) -> str:
     for r in comparison.itertuples(index=False):
         diff = r.kind == "paired_difference"
         who = f"{r.strategy} − {r.baseline}" if diff else r.strategy
-        meaning = SUMMARY_METRICS.get(r.metric, "")
+        meaning = OUTCOMES[r.metric].description if r.metric in OUTCOMES else ""
         rows.append(
             f'<tr><td title="{_e(meaning)}">{_e(r.metric)}</td><td>{_e(who)}</td>'
             f'<td class="num">{_e(format_number(r.mean, diff))}</td>'

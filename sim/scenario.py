@@ -32,15 +32,13 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-STAGES: tuple[str, ...] = ("prospect", "acquisition", "growth", "maturity", "decline", "departed")
-"""Lifecycle stages in code order; ``STAGES[i]`` is the name of stage code ``i``."""
-ACTIVE_STAGES: tuple[str, ...] = STAGES[1:5]
+from .codes import ACTIVE_STAGES, STAGES, TIERS  # noqa: F401 - re-exported
+from .outcomes import OUTCOMES
+
 STRATEGY_NAME = re.compile(r"[A-Za-z0-9_-]+")
 """What a strategy may be called: it becomes part of result file names."""
 MAX_POPULATION = 10_000_000
 """Largest market simulated: about 250 bytes of memory per customer, so 2.5 GB."""
-TIERS: tuple[str, ...] = ("A", "B", "C")
-"""Value tiers of the ABC customer code: A best, B high potential, C general."""
 
 
 def _reject_bool(kind: str) -> BeforeValidator:
@@ -538,8 +536,8 @@ class Sweep(_Frozen):
         None, description="Replications per point and strategy (default: "
                           "simulation.replications).")
     outcome: str = Field(
-        "customer_equity", description="Summary metric analysed (see sim.metrics."
-                                       "SUMMARY_METRICS).")
+        "customer_equity", description="Summary metric analysed (see sim.outcomes."
+                                       "OUTCOMES).")
 
 
 class Scenario(_Frozen):
@@ -696,10 +694,8 @@ def _sweep_errors(s: Scenario):
     sweep = s.sweep
     if sweep is None:
         return
-    from .metrics import SUMMARY_METRICS  # here: the engine is only needed with a sweep
-
-    if sweep.outcome not in SUMMARY_METRICS:
-        yield "sweep.outcome", _no_such("summary metric", sweep.outcome, SUMMARY_METRICS)
+    if sweep.outcome not in OUTCOMES:
+        yield "sweep.outcome", _no_such("summary metric", sweep.outcome, OUTCOMES)
     if sweep.design == "grid" and sweep.samples is not None:
         yield "sweep.samples", "a grid takes no samples: its points are every combination"
     if sweep.design != "grid" and sweep.samples is None:

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .tables import NEVER
+from .codes import NEVER
 
 PRODUCT_LEVELS = 4
 TENURE_EDGES = np.array([3, 6, 12, 24, 48])

@@ -24,13 +24,13 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import scoring
+from .codes import TIER_A, TIER_B, TIER_C, TIERS, is_active
 from .population import CustomerState
 from .rules import acquisition
 from .rules.satisfaction import logistic
-from .scenario import TIERS, Scenario, Strategy
-from .tables import Tables, is_active
+from .scenario import Scenario, Strategy
+from .tables import Tables
 
-TIER_A, TIER_B, TIER_C = range(len(TIERS))
 GENERAL_POOL, PRIORITY_POOL = 0, 1
 N_POOLS = 2
 

@@ -53,7 +53,7 @@ from .experiment import (
     task_order,
     update_manifest,
 )
-from .metrics import BETTER
+from .outcomes import OUTCOMES
 from .scenario import Scenario, ScenarioError, load_scenario
 
 CONFIDENCE = 0.95
@@ -311,7 +311,7 @@ def per_point_tables(summaries: pd.DataFrame, points: pd.DataFrame, strategies: 
         ``diff_ci_high``, ``share_won``: the paired difference from ``strategies[0]`` and
         the share of replications the strategy does better (NaN for ``strategies[0]``).
     """
-    metrics = {**METRICS, outcome: BETTER[outcome]}
+    metrics = {**METRICS, outcome: OUTCOMES[outcome].better}
     table = pd.concat(
         [comparison(rows, strategies, metrics).assign(point=point)
          for point, rows in summaries.groupby("point", sort=True)], ignore_index=True)
@@ -474,7 +474,7 @@ def _heatmap(ax, means: pd.DataFrame, names: list[str], described: str,
              difference: bool) -> None:
     from matplotlib.colors import CenteredNorm
 
-    from .report import format_number
+    from .formatting import format_number
 
     grid = means.pivot(index=names[0], columns=names[1], values="mean").sort_index()
     half = (means.pivot(index=names[0], columns=names[1], values="ci_high")
@@ -526,7 +526,7 @@ def _short(names: list[str]) -> list[str]:
 def format_sweep(result: SweepResult, scenario: Scenario, max_rows: int = 40) -> str:
     """The sweep as text: the mean response per point (for a two-key grid also as a table
     of one key against the other), the indices and the noise share."""
-    from .report import format_interval, format_number
+    from .formatting import format_interval, format_number
 
     names = [c for c in result.points.columns if c != "point"]
     labels = dict(zip(names, _short(names), strict=True))

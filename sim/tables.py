@@ -1,7 +1,7 @@
 """A validated scenario as NumPy lookup tables, indexed by integer codes.
 
 Segments, propositions and channels are numbered in scenario order; stages by
-:data:`sim.scenario.STAGES`. Rules gather per-customer values from these tables
+:data:`sim.codes.STAGES`. Rules gather per-customer values from these tables
 (``table[segment_code]``) so the engine never looks anything up by name.
 """
 
@@ -11,22 +11,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .scenario import ACTIVE_STAGES, STAGES, Scenario, monthly_rate
-
-PROSPECT, ACQUISITION, GROWTH, MATURITY, DECLINE, DEPARTED = range(len(STAGES))
-NO_CONTACT = -1
-NEVER = np.iinfo(np.int16).min
-"""Month stamp of something that has not happened (months are int16; warm-up months are
-0 and below, the measured horizon 1 and above)."""
-
-
-def is_active(stage: np.ndarray) -> np.ndarray:
-    """True for current customers (stages acquisition to decline, codes 1..4).
-
-    Two int8 operations (prospect, code 0, wraps round to 255) instead of a table lookup,
-    which costs ten times as much and runs several times a month.
-    """
-    return (stage.view(np.uint8) - np.uint8(ACQUISITION)) <= np.uint8(DECLINE - ACQUISITION)
+from .codes import ACTIVE_STAGES, STAGES
+from .scenario import Scenario, monthly_rate
 
 
 def _stage_table(weights: dict[str, float], inactive: float) -> np.ndarray:

@@ -235,7 +235,7 @@ def real_scenario():
 
 def test_real_bridge_adds_up_in_every_replication(real_scenario, tmp_path):
     result = sim.monte_carlo(real_scenario, replications=3, workers=1,
-                             out=tmp_path / "out", report=False)
+                             out=tmp_path / "out")
     assert not result.failures
     equity = pd.read_parquet(result.path / "equity.parquet")
     summaries = result.summaries.set_index(["strategy", "replication"])["customer_equity"]

@@ -185,8 +185,8 @@ def test_cohort_retention_by_hand():
     ages 1..4), acquired in month 8 and still there (observed 2 months)."""
     from types import SimpleNamespace
 
+    from sim.codes import DEPARTED, GROWTH, NEVER, PROSPECT
     from sim.metrics import cohort_retention
-    from sim.tables import DEPARTED, GROWTH, NEVER, PROSPECT
 
     state = SimpleNamespace(
         cohort=np.array([0, 0, 4, 8, NEVER], dtype=np.int16),

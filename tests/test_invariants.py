@@ -8,9 +8,9 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import sim
+from sim.codes import NEVER, is_active
 from sim.metrics import OPTIONAL_METRICS, final_churn_hazard
 from sim.model import COST_LINES
-from sim.tables import NEVER, is_active
 
 SHIPPED = sorted(Path("scenarios").glob("*.yaml"))
 

@@ -10,8 +10,8 @@ import pytest
 
 import sim
 from sim import scoring, strategies
+from sim.codes import DECLINE, DEPARTED, PROSPECT, is_active
 from sim.experiment import payback
-from sim.tables import DECLINE, DEPARTED, PROSPECT, is_active
 
 HEADLINE = "scenarios/gsp_vs_segmented.yaml"
 
@@ -46,8 +46,7 @@ def test_a_copy_of_the_baseline_differs_by_exactly_nothing(headline, tmp_path):
     scenario = with_strategy(headline.override({"market.population": 3000,
                                                 "market.initial_customers": 2100,
                                                 "simulation.horizon_months": 24}), "gsp_copy")
-    result = sim.monte_carlo(scenario, replications=3, out=tmp_path / "copy", workers=1,
-                             report=False)
+    result = sim.monte_carlo(scenario, replications=3, out=tmp_path / "copy", workers=1)
     summaries = result.summaries.set_index(["strategy", "replication"]).drop(columns="seed")
     np.testing.assert_equal(summaries.loc["gsp"].to_dict(), summaries.loc["gsp_copy"].to_dict())
     differences = result.comparison[result.comparison["kind"] == "paired_difference"]
@@ -104,8 +103,7 @@ def test_switching_has_a_cost_and_a_payback_month(headline, tmp_path):
     and new propositions side by side, so the cumulative cash difference starts negative;
     by the horizon it is positive, so there is a payback month after month 1."""
     scenario = headline.override({"simulation.horizon_months": 60})
-    result = sim.monte_carlo(scenario, replications=3, out=tmp_path / "j", workers=1,
-                             report=False)
+    result = sim.monte_carlo(scenario, replications=3, out=tmp_path / "j", workers=1)
     curves, summary = payback(pd.read_parquet(result.path / "monthly.parquet"),
                               list(scenario.compare))
     curve = curves[curves["strategy"] == "segmented"].sort_values("month")

@@ -5,6 +5,7 @@ import numpy as np
 import pytest
 
 import sim
+from sim.codes import is_active
 from sim.population import label_segments
 from sim.strategies import (
     TIER_A,
@@ -17,7 +18,7 @@ from sim.strategies import (
     make_plan,
     posterior,
 )
-from sim.tables import build_tables, is_active
+from sim.tables import build_tables
 
 
 def _plan(scenario, name, errors=None):

@@ -23,14 +23,6 @@ def rate(base_rate: float, campaign_reach: np.ndarray, campaign_response: float,
     return np.minimum(raw, 1.0)
 
 
-def probability(base_rate: float, campaign_reach: np.ndarray, campaign_response: float,
-                sales: np.ndarray, stage_multiplier: np.ndarray, satisfaction: np.ndarray,
-                eligible: np.ndarray) -> np.ndarray:
-    """Probability of buying one more product this month (0 where not eligible)."""
-    return scaled(rate(base_rate, campaign_reach, campaign_response, sales, stage_multiplier),
-                  satisfaction, eligible)
-
-
 def scaled(full_rate: np.ndarray, satisfaction: np.ndarray, eligible: np.ndarray) -> np.ndarray:
     """The rate of a fully satisfied customer, scaled by satisfaction, 0 where not eligible."""
     return full_rate * satisfaction * eligible

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tables import ACQUISITION, DECLINE, GROWTH, MATURITY
+from ..codes import ACQUISITION, DECLINE, GROWTH, MATURITY
 from .blend import select
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tables import DEPARTED, NEVER, PROSPECT
+from ..codes import DEPARTED, NEVER, PROSPECT
 
 
 def exits(stage: np.ndarray, was_customer: np.ndarray, exit_rate: float,

@@ -14,9 +14,8 @@ import math
 
 import numpy as np
 
+from ..codes import NO_CONTACT
 from .blend import select
-
-NO_CONTACT = -1
 
 
 def contacts(contact_rate: np.ndarray, eligible: np.ndarray, u: np.ndarray) -> np.ndarray:

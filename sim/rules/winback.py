@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..tables import DEPARTED
+from ..codes import DEPARTED
 
 
 def eligible(stage: np.ndarray, months_departed: np.ndarray, after_months: int) -> np.ndarray:

@@ -12,10 +12,19 @@ BASE = {"base_rate": 0.02, "campaign_reach": 0.5, "campaign_response": 0.1, "sal
         "stage_multiplier": 1.0, "satisfaction": 0.8}
 
 
+def probability(base_rate, campaign_reach, campaign_response, sales, stage_multiplier,
+                satisfaction, eligible):
+    """The purchase probability as the development phase computes it: the rate of a fully
+    satisfied customer (tabulated once a month), scaled by each customer's satisfaction."""
+    full = development.rate(base_rate, campaign_reach, campaign_response, sales,
+                            stage_multiplier)
+    return development.scaled(full, satisfaction, eligible)
+
+
 def dev_prob(eligible=True, **overrides):
     """Development probability of one customer, ``BASE`` values unless overridden."""
     v = {**BASE, **overrides}
-    return development.probability(
+    return probability(
         v["base_rate"], np.array([v["campaign_reach"]]), v["campaign_response"],
         np.array([v["sales"]]), np.array([v["stage_multiplier"]]), np.array([v["satisfaction"]]),
         np.array([eligible]))[0]
@@ -72,8 +81,8 @@ def test_probability_in_unit_interval():
     """Random levers in their ranges (stage multiplier up to 5) give probabilities in [0, 1]."""
     rng = np.random.default_rng(3)
     n = 1000
-    p = development.probability(0.3, rng.random(n), 0.9, rng.random(n), 5 * rng.random(n),
-                                rng.random(n), rng.random(n) < 0.8)
+    p = probability(0.3, rng.random(n), 0.9, rng.random(n), 5 * rng.random(n),
+                    rng.random(n), rng.random(n) < 0.8)
     assert np.all((p >= 0.0) & (p <= 1.0))
 
 

@@ -7,8 +7,8 @@ import itertools
 import numpy as np
 import pytest
 
+from sim.codes import ACQUISITION, DECLINE, DEPARTED, GROWTH, MATURITY, PROSPECT
 from sim.rules import lifecycle
-from sim.tables import ACQUISITION, DECLINE, DEPARTED, GROWTH, MATURITY, PROSPECT
 
 ONBOARDING, MATURE_TENURE, MATURE_PRODUCTS = 3, 24, 3
 DECLINE_AT, RECOVER_AT = 0.35, 0.5

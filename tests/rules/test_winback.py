@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from sim.codes import ACQUISITION, DECLINE, DEPARTED, GROWTH, MATURITY, PROSPECT
 from sim.rules import winback
-from sim.tables import ACQUISITION, DECLINE, DEPARTED, GROWTH, MATURITY, PROSPECT
 
 AFTER = 3
 

@@ -1,0 +1,37 @@
+"""The integer codes everything else shares: lifecycle stages, value tiers, contact states,
+events and month stamps. No imports beyond NumPy, so any layer may use them.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+STAGES: tuple[str, ...] = ("prospect", "acquisition", "growth", "maturity", "decline", "departed")
+"""Lifecycle stages in code order; ``STAGES[i]`` is the name of stage code ``i``."""
+ACTIVE_STAGES: tuple[str, ...] = STAGES[1:5]
+"""The stages of a current customer."""
+PROSPECT, ACQUISITION, GROWTH, MATURITY, DECLINE, DEPARTED = range(len(STAGES))
+
+TIERS: tuple[str, ...] = ("A", "B", "C")
+"""Value tiers of the ABC customer code: A best, B high potential, C general."""
+TIER_A, TIER_B, TIER_C = range(len(TIERS))
+
+EVENTS: tuple[str, ...] = ("none", "churned", "acquired", "won_back")
+"""What happened to a person this month; ``EVENTS[i]`` names event code ``i``."""
+NO_EVENT, CHURNED, ACQUIRED, WON_BACK = range(len(EVENTS))
+
+NO_CONTACT = -1
+"""Channel code of a customer who made no contact this month."""
+
+NEVER = np.iinfo(np.int16).min
+"""Month stamp of something that has not happened (months are int16; warm-up months are
+0 and below, the measured horizon 1 and above)."""
+
+
+def is_active(stage: np.ndarray) -> np.ndarray:
+    """True for current customers (stages acquisition to decline, codes 1..4).
+
+    Two int8 operations (prospect, code 0, wraps round to 255) instead of a table lookup,
+    which costs ten times as much and runs several times a month.
+    """
+    return (stage.view(np.uint8) - np.uint8(ACQUISITION)) <= np.uint8(DECLINE - ACQUISITION)

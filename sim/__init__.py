@@ -6,9 +6,11 @@ quick.
 """
 
 from .codes import STAGES
-from .scenario import Scenario, ScenarioError, load_scenario
+from .errors import DataError, InputError, OptionError, ResultsError, ScenarioError
+from .scenario import Scenario, load_scenario
 
-__all__ = ["STAGES", "CVMModel", "RunResult", "Scenario", "ScenarioError", "SweepResult",
+__all__ = ["STAGES", "CVMModel", "DataError", "InputError", "OptionError", "ResultsError",
+           "RunResult", "Scenario", "ScenarioError", "SweepResult",
            "load_scenario", "monte_carlo", "run", "sweep"]
 __version__ = "0.1.0"
 

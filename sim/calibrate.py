@@ -30,7 +30,7 @@ import pandas as pd
 from scipy.optimize import minimize
 from scipy.special import betaln, digamma, polygamma, xlogy
 
-from .scenario import ScenarioError
+from .errors import DataError
 
 DEFAULT_COHORT_SIZE = 1000
 """Customers assumed behind a table of shares when no cohort size is given (as in Fader &
@@ -68,14 +68,6 @@ class SurvivalError(ValueError):
         super().__init__(where + detail)
         self.index = index
         self.detail = detail
-
-
-class DataError(ScenarioError, ValueError):
-    """A survival CSV file that cannot be used, naming the file, line and column.
-
-    A :class:`~sim.scenario.ScenarioError`, so that ``cvm`` reports it as bad input (exit
-    code 2, one line), and a :class:`ValueError`, like the errors of :func:`fit_sbg`.
-    """
 
 
 @dataclass(frozen=True)

@@ -17,7 +17,8 @@ from pathlib import Path
 import numpy as np
 import yaml
 
-from .scenario import ScenarioError, json_schema, load_scenario
+from .errors import DataError, InputError, OptionError, ScenarioError
+from .scenario import json_schema, load_scenario
 
 BAD_INPUT = 2
 
@@ -28,11 +29,11 @@ def _parse_set(items: Sequence[str]) -> dict:
     for item in items:
         key, sep, value = item.partition("=")
         if not sep or not key.strip():
-            raise ScenarioError(f"expected KEY=VALUE, got {item!r}", "", "--set")
+            raise OptionError(f"expected KEY=VALUE, got {item!r}", "", "--set")
         try:
             out[key.strip()] = yaml.safe_load(value)
         except yaml.YAMLError:
-            raise ScenarioError(f"cannot read the value {value!r}", key.strip(),
+            raise OptionError(f"cannot read the value {value!r}", key.strip(),
                                 "--set") from None
     return out
 
@@ -146,7 +147,7 @@ def cmd_run(args) -> int:
         for name in args.strategy:
             if name not in scenario.strategies:
                 known = ", ".join(scenario.strategies)
-                raise ScenarioError(f"no strategy named '{name}' (known: {known})", "",
+                raise OptionError(f"no strategy named '{name}' (known: {known})", "",
                                     "--strategy")
         scenario = scenario.override({"compare": list(args.strategy)})
     # The scenario's seed was checked when it was loaded; this one bypasses the scenario.
@@ -154,10 +155,10 @@ def cmd_run(args) -> int:
                           ("max_replications", 2)):
         value = getattr(args, option)
         if value is not None and value < least:
-            raise ScenarioError(f"must be at least {least} (got {value})", "",
+            raise OptionError(f"must be at least {least} (got {value})", "",
                                 f"--{option.replace('_', '-')}")
     if args.target_ci is not None and args.target_ci <= 0:
-        raise ScenarioError(f"must be positive (got {args.target_ci})", "", "--target-ci")
+        raise OptionError(f"must be positive (got {args.target_ci})", "", "--target-ci")
     out = args.out or str(Path("results") / (scenario.name or "experiment"))
     result = _experiment(out, lambda: monte_carlo(
         scenario, replications=args.replications, seed=args.seed, out=out,
@@ -192,7 +193,7 @@ def cmd_sweep(args) -> int:
     for option, least in (("replications", 2), ("workers", 1)):
         value = getattr(args, option)
         if value is not None and value < least:
-            raise ScenarioError(f"must be at least {least} (got {value})", "", f"--{option}")
+            raise OptionError(f"must be at least {least} (got {value})", "", f"--{option}")
     out = args.out or str(Path("results") / f"{scenario.name or 'experiment'}-sweep")
     result = _experiment(out, lambda: sweep(
         scenario, out=out, replications=args.replications, workers=args.workers,
@@ -208,7 +209,7 @@ def cmd_validate(args) -> int:
     from .validation import all_checks, write_report
 
     if not (np.isfinite(args.scale) and args.scale > 0):
-        raise ScenarioError(f"must be a positive number (got {args.scale})", "", "--scale")
+        raise OptionError(f"must be a positive number (got {args.scale})", "", "--scale")
     checks = all_checks(scale=args.scale)
     for c in checks:
         mark = "pass" if c.passed else "FAIL"
@@ -230,17 +231,17 @@ def cmd_calibrate(args) -> int:
     for option in ("periods", "cohort_size"):
         value = getattr(args, option)
         if value is not None and value < 1:
-            raise ScenarioError(f"must be at least 1 (got {value})", "",
+            raise OptionError(f"must be at least 1 (got {value})", "",
                                 f"--{option.replace('_', '-')}")
     survival = survival_from_csv(args.file)
     shares = survival[0] == 1.0
     if args.cohort_size is not None and not shares and args.cohort_size != survival[0]:
-        raise ScenarioError(f"{args.file} holds counts of a cohort of {survival[0]:,.0f}: "
-                            "give a cohort size only with shares", "", "--cohort-size")
+        raise OptionError(f"{args.file} holds counts of a cohort of {survival[0]:,.0f}: "
+                          "give a cohort size only with shares", "", "--cohort-size")
     try:
         fit = fit_sbg(survival, args.cohort_size)
     except ValueError as err:  # the table is valid, but the model cannot be fitted to it
-        raise ScenarioError(str(err), "", args.file) from None
+        raise DataError(str(err), "", args.file) from None
     print(format_fit(fit, survival, args.periods or 2 * fit.periods, source=args.file,
                      segment=args.segment, assumed_size=shares and args.cohort_size is None))
     return 0
@@ -316,7 +317,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return args.func(args)
-    except ScenarioError as err:
+    except InputError as err:
         print(f"error: {err}", file=sys.stderr)
         return BAD_INPUT
     except KeyboardInterrupt:

@@ -31,8 +31,9 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import OptionError, ResultsError, ScenarioError
 from .outcomes import COMPARED, OUTCOMES
-from .scenario import Scenario, ScenarioError
+from .scenario import Scenario
 
 TABLES = {"summary": "summaries.parquet", "monthly": "monthly.parquet",
           "segments": "segments.parquet", "cohorts": "cohorts.parquet",
@@ -125,18 +126,18 @@ class ResultStore:
         """Create the folder, or check that it belongs to the same experiment on resume.
 
         Raises:
-            ScenarioError: the folder holds another experiment's runs (without resume, or
+            ResultsError: the folder holds another experiment's runs (without resume, or
                 with a different scenario or seed).
         """
         existing = self.path / "manifest.json"
         if existing.exists():
             old = json.loads(existing.read_text())
             if not resume:
-                raise ScenarioError(f"results folder {self.path} already holds an experiment;"
+                raise ResultsError(f"results folder {self.path} already holds an experiment;"
                                     " add --resume to finish it or choose another --out")
             for key in ("kind", "scenario_hash", "seed", "engine"):
                 if old.get(key) != manifest.get(key):
-                    raise ScenarioError(f"cannot resume {self.path}: it was made with a "
+                    raise ResultsError(f"cannot resume {self.path}: it was made with a "
                                         f"different {key.replace('_', ' ')} "
                                         f"({old.get(key)!s:.16})")
         self.runs.mkdir(parents=True, exist_ok=True)
@@ -223,7 +224,8 @@ def execute(jobs: list[Job], store: ResultStore, executor: str = "local",
         progress: Called with 1 after each stored run.
     """
     if executor not in EXECUTORS:
-        raise ScenarioError(f"executor must be one of {', '.join(EXECUTORS)}, not {executor!r}")
+        raise OptionError(f"must be one of {', '.join(EXECUTORS)}, not {executor!r}", "",
+                          "executor")
     workers = workers or os.cpu_count() or 1
     if executor == "dask":  # a cluster's workers may not see this folder: store here
         outcomes = _dask(jobs, workers, scheduler)
@@ -295,7 +297,7 @@ def _dask(jobs: list[Job], workers: int, scheduler: str | None) -> Iterator[Outc
         from distributed import Client, LocalCluster
         from distributed import wait as dask_wait
     except ImportError:
-        raise ScenarioError("the dask executor needs Dask distributed: "
+        raise OptionError("the dask executor needs Dask distributed: "
                             "pip install 'cvm-sim[dask]'") from None
     cluster = None
     if scheduler is None:
@@ -635,14 +637,16 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     command line calls it after this).
     """
     seed = scenario.simulation.seed if seed is None else int(seed)
+    too_few = "at least 2 replications are needed for confidence intervals"
     if replications is None:
         replications = scenario.simulation.replications
+        if replications < 2:
+            raise ScenarioError(too_few, "simulation.replications", scenario.source)
     if replications < 2:
-        raise ScenarioError("at least 2 replications are needed for confidence intervals",
-                            "simulation.replications")
+        raise OptionError(too_few, "", "replications")
     if max_replications is not None and (target_ci is None or max_replications < replications):
-        raise ScenarioError("the maximum of replications goes with a target CI and must be at "
-                            f"least the replications ({replications})", "max_replications")
+        raise OptionError("goes with a target CI and must be at least the replications "
+                          f"({replications})", "", "max_replications")
     strategies = list(scenario.compare)
     out = Path(out) if out else Path("results") / (scenario.name or "experiment")
     cap = 10 * replications if max_replications is None else max_replications

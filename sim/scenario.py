@@ -33,6 +33,7 @@ from pydantic import (
 from pydantic_core import PydanticCustomError
 
 from .codes import ACTIVE_STAGES, STAGES, TIERS  # noqa: F401 - re-exported
+from .errors import ScenarioError
 from .outcomes import OUTCOMES
 
 STRATEGY_NAME = re.compile(r"[A-Za-z0-9_-]+")
@@ -61,34 +62,6 @@ Probability = Annotated[float, Field(ge=0.0, le=1.0), _NUMBER]
 NonNegative = Annotated[float, Field(ge=0.0), _NUMBER]
 Positive = Annotated[float, Field(gt=0.0), _NUMBER]
 Money = Annotated[float, Field(ge=0.0), _NUMBER]
-
-
-class ScenarioError(Exception):
-    """A scenario that cannot be used, located as precisely as known.
-
-    Attributes:
-        message: What is wrong, in one sentence.
-        path: Dotted key path (``market.segments.mass.share``) or ``""`` for the whole file.
-        file: The file where the key stands (for a key a file inherits through ``extends``,
-            the extended file), or the loaded file when no line is known; ``None`` for a
-            value given to :meth:`Scenario.override` or a scenario not read from a file.
-        line: 1-based line in ``file`` where the key stands, if known.
-    """
-
-    def __init__(self, message: str, path: str = "", file: str | None = None,
-                 line: int | None = None):
-        super().__init__(message)
-        self.message = message
-        self.path = path
-        self.file = file
-        self.line = line
-
-    def __str__(self) -> str:
-        where = ""
-        if self.file:
-            where = f"{self.file}:{self.line}: " if self.line else f"{self.file}: "
-        key = f"{self.path}: " if self.path else ""
-        return f"{where}{key}{self.message}"
 
 
 class FrozenDict(dict):

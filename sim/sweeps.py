@@ -41,6 +41,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from .errors import ResultsError, ScenarioError
 from .experiment import (
     METRICS,
     Job,
@@ -54,7 +55,7 @@ from .experiment import (
     update_manifest,
 )
 from .outcomes import OUTCOMES
-from .scenario import Scenario, ScenarioError, load_scenario
+from .scenario import Scenario, load_scenario
 
 CONFIDENCE = 0.95
 """Level of every interval of a sweep."""
@@ -362,8 +363,9 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
         command: The command line recorded in the manifest.
 
     Raises:
-        ScenarioError: no sweep block, a point that makes the scenario invalid, too few
-            replications, or a results folder that holds something else.
+        ScenarioError: no sweep block, a point that makes the scenario invalid, or too few
+            replications.
+        ResultsError: a results folder that holds something else.
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -426,7 +428,7 @@ def _check_resumable(out: Path, resume: bool, points: list[dict]) -> None:
         return
     old = json.loads(existing.read_text())
     if old.get("kind") == "sweep" and old.get("points") != points:
-        raise ScenarioError(f"cannot resume {out}: its design has other points")
+        raise ResultsError(f"cannot resume {out}: its design has other points")
 
 
 # ------------------------------------------------------------------------ charts

@@ -168,10 +168,10 @@ def test_cli_reports_failed_runs_and_how_to_retry(small, tmp_path, monkeypatch, 
 
 def test_an_existing_folder_is_not_overwritten_without_resume(small, tmp_path):
     monte_carlo(small, out=tmp_path / "out", workers=1, replications=2)
-    with pytest.raises(sim.ScenarioError, match="--resume"):
+    with pytest.raises(sim.ResultsError, match="--resume"):
         monte_carlo(small, out=tmp_path / "out", workers=1, replications=2)
     other = small.override({"strategies.segmented.data_quality": 0.5})
-    with pytest.raises(sim.ScenarioError, match="different scenario hash"):
+    with pytest.raises(sim.ResultsError, match="different scenario hash"):
         monte_carlo(other, out=tmp_path / "out", workers=1, replications=2, resume=True)
 
 
@@ -280,7 +280,7 @@ def test_a_comparison_does_not_resume_a_sweep_folder(small, tmp_path):
     manifest = json_.loads((out / "manifest.json").read_text())
     manifest["kind"] = "sweep"
     (out / "manifest.json").write_text(json_.dumps(manifest))
-    with pytest.raises(sim.ScenarioError, match="different kind"):
+    with pytest.raises(sim.ResultsError, match="different kind"):
         monte_carlo(small, out=out, workers=1, replications=2, resume=True)
 
 
@@ -310,10 +310,10 @@ def test_a_dead_worker_is_recorded_as_a_failed_run(small):
 
 
 def test_replication_options_are_checked(small, tmp_path):
-    with pytest.raises(sim.ScenarioError, match="at least 2"):
+    with pytest.raises(sim.OptionError, match="at least 2"):
         monte_carlo(small, replications=0, out=tmp_path / "a", workers=1)
-    with pytest.raises(sim.ScenarioError, match="target CI"):
+    with pytest.raises(sim.OptionError, match="target CI"):
         monte_carlo(small, replications=2, max_replications=4, out=tmp_path / "b", workers=1)
-    with pytest.raises(sim.ScenarioError, match="at least the replications"):
+    with pytest.raises(sim.OptionError, match="at least the replications"):
         monte_carlo(small, replications=4, target_ci=1.0, max_replications=3,
                     out=tmp_path / "c", workers=1)

@@ -9,7 +9,7 @@ from pathlib import Path
 PACKAGE = Path(__file__).resolve().parents[1] / "sim"
 
 LAYERS: list[set[str]] = [
-    {"codes", "outcomes", "formatting", "randomness", "rules"},   # foundations, no pydantic
+    {"codes", "errors", "outcomes", "formatting", "randomness", "rules"},  # foundations
     {"scenario"},                        # validated input
     {"tables", "scoring", "calibrate"},  # numeric views, the firm's analytics, fitting
     {"population"},                      # customer state

@@ -233,7 +233,7 @@ def test_resume_after_failed_runs_gives_identical_tables(grid_run, tmp_path, mon
 def test_a_comparison_folder_is_not_resumed_as_a_sweep(tmp_path):
     scenario = with_sweep(GRID)
     monte_carlo(scenario, out=tmp_path / "out", workers=1, replications=2)
-    with pytest.raises(sim.ScenarioError, match="different kind"):
+    with pytest.raises(sim.ResultsError, match="different kind"):
         sim.sweep(scenario, out=tmp_path / "out", workers=1, resume=True)
 
 

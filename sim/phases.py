@@ -298,17 +298,21 @@ def turn_over(ctx: Context, rows: slice | np.ndarray) -> None:
                                         mk.reconsider_after_months), (st.stage, PROSPECT))
     if mk.exit_rate <= 0.0:
         return
-    pos = _positions(rows, market.exits(stage, m.active[rows], mk.exit_rate,
-                                        m.u["market"][rows]))
+    u = m.u["market"][rows]
+    leaving = market.exits(stage, m.active[rows], mk.exit_rate, u)
+    pos = _positions(rows, leaving)
     if not pos.size:
         return
-    draws = m.u["entrant"][pos]
+    # The newcomer's draws: the exit uniform rescaled (uniform again given the exit) for θ,
+    # and for the label two uniforms that the churn and development mechanisms drew for this
+    # row but never use for someone who was not a customer at the month's start.
     seg = st.segment[pos]
-    theta = new_theta(ctx.tables, seg, draws[:, 0])
+    theta = new_theta(ctx.tables, seg, service.rescaled(u[leaving], mk.exit_rate))
+    label_u = np.stack([m.u["churn"][pos], m.u["development"][pos]], axis=1)
     st.theta[pos], st.log_survival[pos] = theta, churn.log_survival(theta)
-    st.label_u[pos] = draws[:, 1:]
+    st.label_u[pos] = label_u
     st.label[pos] = label_segments(seg, ctx.tables.fit.shape[0], ctx.plan.data_quality,
-                                   draws[:, 1:])
+                                   label_u)
     st.holding[pos] = holding_index(seg, np.full(len(pos), -1), ctx.tables.fit.shape[1])
     for array, value in ((st.stage, PROSPECT), (st.satisfaction, 0.5), (st.cohort, NEVER),
                          (st.tenure, 0), (st.months_in_stage, 0), (st.proposition, -1),

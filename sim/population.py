@@ -164,7 +164,9 @@ def new_theta(tables: Tables, segment: np.ndarray, u: np.ndarray) -> np.ndarray:
     from scipy.special import betaincinv
 
     a, b, constant = _theta_parameters(tables, segment)
-    return np.where(np.isnan(constant), betaincinv(a, b, u.astype(float)), constant)
+    # Below 1: a uniform rescaled in single precision can round up to 1 (θ would be 1).
+    u = np.minimum(u.astype(float), 1.0 - 1e-9)
+    return np.where(np.isnan(constant), betaincinv(a, b, u), constant)
 
 
 def _theta_parameters(tables: Tables, segment: np.ndarray) -> tuple[np.ndarray, ...]:

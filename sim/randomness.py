@@ -18,10 +18,9 @@ MECHANISMS: tuple[str, ...] = (
     "churn",        # leaves
     "acquisition",  # a prospect adopts
     "winback",      # a departed customer returns
-    "market",       # a non-customer leaves the market
-    "entrant",      # the newcomer who takes their place: θ and the label's two uniforms
+    "market",       # a non-customer leaves the market (and, rescaled, the newcomer's θ)
 )
-"""Monthly mechanisms; each draws one uniform per person a month (``entrant`` three)."""
+"""Monthly mechanisms; each draws one uniform per person a month."""
 
 SETUP = "setup"
 RESEARCH = "research"
@@ -45,24 +44,21 @@ class MonthlyDraws:
     """Per-mechanism generators that hand out one fixed-shape block of uniforms a month.
 
     ``open_market``: whether people leave and enter the market; without it the ``market``
-    and ``entrant`` blocks are not drawn (the shapes depend on the scenario only, so every
-    strategy still draws the same numbers).
+    block is not drawn (the shapes depend on the scenario only, so every strategy still
+    draws the same numbers).
     """
 
     def __init__(self, seed: int, replication: int, population: int, open_market: bool):
-        self._shapes = {name: (population,) for name in MECHANISMS}
-        self._shapes["entrant"] = (population, 3)
-        if not open_market:
-            del self._shapes["market"], self._shapes["entrant"]
-        self._generators = {name: stream(seed, replication, name) for name in self._shapes}
+        self._population = population
+        names = MECHANISMS if open_market else tuple(m for m in MECHANISMS if m != "market")
+        self._generators = {name: stream(seed, replication, name) for name in names}
 
     def draw(self) -> dict[str, np.ndarray]:
-        """This month's uniforms: ``{mechanism: array of shape (population,)}`` (``entrant``:
-        (population, 3)).
+        """This month's uniforms: ``{mechanism: array of shape (population,)}``.
 
         Single precision: a uniform resolves probabilities to
         2^−24 ≈ 6e−8, far finer than any rate in a scenario, and halves the memory the
         engine streams through every month (about 12 % faster at 100,000 customers).
         """
-        return {name: gen.random(self._shapes[name], dtype=np.float32)
+        return {name: gen.random(self._population, dtype=np.float32)
                 for name, gen in self._generators.items()}

@@ -85,13 +85,13 @@ def test_departed_customers_return_to_the_prospects_and_newcomers_replace_leaver
                                   "market.reconsider_after_months": 2,
                                   "market.exit_rate": 0.5})
     model = sim.CVMModel(scenario, "gsp", seed=2)
-    theta_before = model.ctx.state.theta.copy()
-    for _ in range(6):
+    for _ in range(5):
         model.step()
+    theta_before = model.ctx.state.theta.copy()
+    model.step()                 # newcomers of this month enter after its acquisitions
     st = model.ctx.state
-    outside = (st.stage == PROSPECT) | (st.stage == DEPARTED)
-    renewed = outside & (st.theta != theta_before)
-    assert renewed.sum() > 100
+    renewed = st.theta != theta_before
+    assert renewed.sum() > 100 and (st.stage[renewed] == PROSPECT).all()
     assert (st.customer_months[renewed] == 0).all() and (st.departures[renewed] == 0).all()
     # Nobody stays departed longer than two months: they are prospects again.
     assert (model.month - st.departed_month[st.stage == DEPARTED] < 2).all()
@@ -393,3 +393,20 @@ def test_segments_table_splits_cost_to_serve_by_segment_tier_and_channel(headlin
     expected = (seg["service_costs"] + sum(seg[f"staffing_costs_{c}"] for c in channels))[
         served] / seg["customers"][served]
     np.testing.assert_allclose(seg.loc[served, "cost_to_serve"], expected, rtol=1e-12)
+
+
+def test_score_cells_by_hand():
+    """Cell = ((proposition · 4 + product level) · 6 + tenure level) · 4 + complaint level,
+    with levels: products 1, 2, 3, 4+; tenure 0–2, 3–5, 6–11, 12–23, 24–47, 48+; the last
+    unanswered contact 1, 2–3, 4–12 months ago, or longer or never."""
+    from sim.codes import NEVER
+
+    month = 50
+    cells = scoring.cells(proposition=np.array([0, 2, 1, 1], dtype=np.int8),
+                          products=np.array([1, 6, 2, 3], dtype=np.int8),
+                          tenure=np.array([0, 60, 5, 12], dtype=np.int16),
+                          last_complaint=np.array([NEVER, 49, 47, 38], dtype=np.int16),
+                          month=month)
+    expected = [((0 * 4 + 0) * 6 + 0) * 4 + 3, ((2 * 4 + 3) * 6 + 5) * 4 + 0,
+                ((1 * 4 + 1) * 6 + 1) * 4 + 1, ((1 * 4 + 2) * 6 + 3) * 4 + 2]
+    np.testing.assert_array_equal(cells, expected)

@@ -158,10 +158,31 @@ class CVMModel(mesa.Model):
         self._month()
 
     def _month(self) -> None:
-        """Run the next month (warm-up months, 0 and below, are not recorded)."""
-        ctx = self.ctx
+        """Run the next month, in the documented order (warm-up months, 0 and below, are
+        not recorded)."""
         self.month = t = self.month + 1
-        tables, st = ctx.tables, ctx.state
+        groups = self._start_month(t)                                         # 1
+        self._each_customer("retain", groups)                                 # 2
+        self._each_customer("contact", groups)                                # 3
+        self._serve_levels(groups)                                            # 4
+        self._each_customer("serve", groups)                                  # 5
+        if 0 < t <= self.migration_months:
+            self._each_customer("migrate", groups)                            # 6
+        self._each_customer("experience", groups)                             # 7
+        self._each_customer("develop", groups)                                # 8
+        self._each_customer("leave", groups)                                  # 9
+        self._after_departures(t, groups["active"])
+        self._each_customer("progress", groups)                               # 10
+        self._word_of_mouth(groups["active"])                                 # 11
+        self._each_customer("acquire", groups)                                # 12
+        self._each_customer("win_back", groups)                               # 13
+        self._each_customer("turn_over", groups)                              # 14
+        self._account(t, groups)                                              # 15
+
+    def _start_month(self, t: int) -> dict[str, np.ndarray]:
+        """Clear last month's fields, find who is where, let the firm decide, and set up the
+        month's draws and tables; returns the groups of rows the phases work on."""
+        ctx, st = self.ctx, self.ctx.state
         st.reset_month()
         active = is_active(st.stage)
         groups = {"active": np.flatnonzero(active),
@@ -173,29 +194,39 @@ class CVMModel(mesa.Model):
                                  discount=self._discount ** t, active=active,
                                  migrate_all=t == self.migration_months if t > 0 else False)
         ctx.month.development = phases.development_table(ctx)
-        for phase in ("retain", "contact"):
-            self._each_customer(phase, groups)
-        groups["contacted"] = np.flatnonzero(st.channel >= 0)
+        return groups
+
+    def _serve_levels(self, groups: dict[str, np.ndarray]) -> None:
+        """The month's contacts per channel and pool, and each pool's service level."""
+        ctx, tables = self.ctx, self.ctx.tables
+        groups["contacted"] = np.flatnonzero(ctx.state.channel >= 0)
         ctx.month.contacts = self._contacts(groups["contacted"])
         ctx.month.service_level = service.service_levels(
             ctx.month.contacts, ctx.plan.agents, tables.human, tables.hourly_share,
             tables.days_per_month, tables.handle_time_seconds, tables.service_target_seconds)
-        in_transition = 0 < t <= self.migration_months
-        for phase in ("serve", "migrate", "experience", "develop", "leave", "progress"):
-            if phase != "migrate" or in_transition:
-                self._each_customer(phase, groups)
-        started = groups["active"]
+
+    def _after_departures(self, t: int, started: np.ndarray) -> None:
+        """The firm records the month's customers and leavers; ended relationships are
+        booked."""
+        st = self.ctx.state
         left = started[st.event[started] == CHURNED]
         self.firm.record(t, st.score_cell[started], st.score_cell[left])
         self._close_relationships(left)
-        # Customers now are those of the month's start who did not just leave.
+
+    def _word_of_mouth(self, started: np.ndarray) -> None:
+        """The adopter share (customers of the month's start who did not just leave) and,
+        from it, the month's adoption and return probabilities."""
+        ctx, st = self.ctx, self.ctx.state
         ctx.month.adopter_share = acquisition.adopter_share(
             st.event[started] != CHURNED, st.satisfaction[started], len(st),
             ctx.scenario.behaviour.word_of_mouth.satisfaction_weighted)
         ctx.month.adoption = phases.adoption_table(ctx)
         ctx.month.return_ = phases.return_table(ctx)
-        for phase in ("acquire", "win_back", "turn_over"):
-            self._each_customer(phase, groups)
+
+    def _account(self, t: int, groups: dict[str, np.ndarray]) -> None:
+        """Book the month's money, count new relationships and record the month (from month
+        1); refit the firm's score every REFIT_MONTHS measured months."""
+        st, active = self.ctx.state, self.ctx.month.active
         groups["active_or_new"] = np.flatnonzero(active | (st.event >= ACQUIRED))
         self._each_customer("account", groups)
         begun = st.event[groups["active_or_new"]] >= ACQUIRED

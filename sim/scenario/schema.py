@@ -1,26 +1,23 @@
-"""Scenario files: YAML → one validated, typed, immutable :class:`Scenario`.
-
-This is the only place where parameters are checked (DESIGN decision 4). Past
-:func:`load_scenario`, code trusts its inputs. Every error is a
-:class:`ScenarioError` naming the file, the line where known and the dotted key path.
+"""The scenario schema: pydantic models of every block of a scenario file, and its JSON Schema.
 
 Units are stated in each field's description (they also appear in ``cvm schema``):
 money is in the scenario's currency, flows are per month unless the key says
 ``annual``, probabilities are in [0, 1], utilities are in "utility units" (the
 scale on which a logistic response turns 0 into one half).
+
+The models check single values and blocks; :class:`Scenario` runs the cross-checks of
+:mod:`.checks` (names that refer to nothing, a sweep that does not fit). Its dotted-path
+reads and changes use :mod:`.paths`, and a failed validation is put in words by
+:mod:`.messages`.
 """
 
 from __future__ import annotations
 
 import copy
-import difflib
 import math
-import re
 from collections.abc import Mapping
-from pathlib import Path
 from typing import Annotated, Any, Literal
 
-import yaml
 from pydantic import (
     BaseModel,
     BeforeValidator,
@@ -32,12 +29,12 @@ from pydantic import (
 )
 from pydantic_core import PydanticCustomError
 
-from .codes import ACTIVE_STAGES, STAGES, TIERS  # noqa: F401 - re-exported
-from .errors import ScenarioError
-from .outcomes import OUTCOMES
+from ..codes import ACTIVE_STAGES
+from ..errors import ScenarioError
+from .checks import _reference_errors, _sweep_errors
+from .messages import _from_pydantic, _locate
+from .paths import _apply_changes, _value_at
 
-STRATEGY_NAME = re.compile(r"[A-Za-z0-9_-]+")
-"""What a strategy may be called: it becomes part of result file names."""
 MAX_POPULATION = 10_000_000
 """Largest market simulated: about 250 bytes of memory per customer, so 2.5 GB."""
 
@@ -561,19 +558,7 @@ class Scenario(_Frozen):
         Raises:
             ScenarioError: the path names no key (with a did-you-mean).
         """
-        node: Any = self.model_dump()
-        parts = dotted.split(".")
-        for depth, key in enumerate(parts):
-            if isinstance(node, list | tuple) and key.isdigit() and int(key) < len(node):
-                node = node[int(key)]
-            elif isinstance(node, Mapping) and key in node:
-                node = node[key]
-            elif isinstance(node, Mapping):
-                raise ScenarioError(f"unknown key '{key}'{_did_you_mean(key, node)}", dotted)
-            else:
-                raise ScenarioError(f"'{'.'.join(parts[:depth])}' holds a value, not keys",
-                                    dotted)
-        return node
+        return _value_at(self.model_dump(), dotted)
 
     def override(self, changes: Mapping[str, Any]) -> Scenario:
         """A new validated scenario with dotted-path keys replaced.
@@ -583,475 +568,26 @@ class Scenario(_Frozen):
         """
         data = self.to_dict()
         lines = dict(self._lines)
-        for dotted, value in changes.items():
-            dotted = str(dotted)
-            _set_path(data, dotted, value)
-            # The new value comes from the caller, not from the file: forget where the old
-            # one stood, so that an error in it is not pinned on a line that no longer holds it.
-            for key in [k for k in lines if k.startswith(dotted + ".")]:
-                del lines[key]
-            lines[dotted] = None
+        _apply_changes(data, lines, changes, Scenario)
         return _validate(data, self._source, lines)
 
 
-# ------------------------------------------------------------------ cross-checks
-def _reference_errors(s: Scenario):
-    """Yield (path, message) for every name that refers to nothing, and inconsistent sums."""
-    attrs = set(s.market.attributes)
-    segs = s.market.segments
-    total = sum(seg.share for seg in segs.values())
-    if abs(total - 1.0) > 1e-6:
-        yield "market.segments", f"segment shares sum to {total:.6g}, not 1"
-    if s.market.initial_customers > s.market.population:
-        yield "market.initial_customers", (
-            f"{s.market.initial_customers} initial customers exceed the population "
-            f"{s.market.population}")
-    for name, seg in segs.items():
-        base = f"market.segments.{name}"
-        yield from _unknown(seg.needs, attrs, f"{base}.needs", "attribute")
-        yield from _unknown(seg.channel_preferences, s.channels, f"{base}.channel_preferences",
-                            "channel")
-        if sum(seg.channel_preferences.values()) <= 0:
-            yield f"{base}.channel_preferences", "at least one channel needs a positive weight"
-    yield from _unknown(s.market.competitor_utility, segs, "market.competitor_utility", "segment")
-    for name in segs:
-        if name not in s.market.competitor_utility:
-            yield "market.competitor_utility", f"no competitor utility for segment '{name}'"
-    for name, prop in s.propositions.items():
-        yield from _unknown(prop.benefits, attrs, f"propositions.{name}.benefits", "attribute")
-    for name, strat in s.strategies.items():
-        base = f"strategies.{name}"
-        if strat.proposition is not None and strat.proposition not in s.propositions:
-            yield f"{base}.proposition", _no_such("proposition", strat.proposition,
-                                                  s.propositions)
-        if isinstance(strat.propositions, dict):
-            yield from _unknown(strat.propositions, segs, f"{base}.propositions", "segment")
-            for label, prop in strat.propositions.items():
-                if prop not in s.propositions:
-                    yield f"{base}.propositions.{label}", _no_such("proposition", prop,
-                                                                   s.propositions)
-            for seg_name in segs:
-                if seg_name not in strat.propositions:
-                    yield f"{base}.propositions", f"no proposition for segment '{seg_name}'"
-        for channel, spec in s.channels.items():
-            if spec.human and channel not in strat.staffing:
-                yield f"{base}.staffing", f"no staffing for human channel '{channel}'"
-        for channel, staff in strat.staffing.items():
-            if channel not in s.channels:
-                yield f"{base}.staffing.{channel}", _no_such("channel", channel, s.channels)
-            elif not s.channels[channel].human:
-                yield f"{base}.staffing.{channel}", "self-service channels have no staff"
-            elif isinstance(staff, tuple) and len(staff) != len(
-                    s.channels[channel].hourly_profile):
-                yield f"{base}.staffing.{channel}", (
-                    f"{len(staff)} hourly values for a channel open "
-                    f"{len(s.channels[channel].hourly_profile)} hours a day (its hourly_profile)")
-    for name in s.strategies:
-        if not STRATEGY_NAME.fullmatch(name):
-            yield f"strategies.{name}", ("a strategy name may hold only letters, digits, _ "
-                                         "and - (it names result files)")
-    for i, name in enumerate(s.compare):
-        if name not in s.strategies:
-            yield f"compare.{i}", _no_such("strategy", name, s.strategies)
-        elif name in s.compare[:i]:
-            yield f"compare.{i}", f"strategy '{name}' is compared twice"
-
-
-def _sweep_errors(s: Scenario):
-    """Yield (path, message) for a sweep block that does not fit its design or scenario.
-
-    Each varied key must name a number of the scenario, and the scenario must stay valid
-    at the ends of its range (or at each of its values): it is overridden with each and
-    validated, so a bad path gets the same did-you-mean as a bad key in a file.
-    """
-    sweep = s.sweep
-    if sweep is None:
-        return
-    if sweep.outcome not in OUTCOMES:
-        yield "sweep.outcome", _no_such("summary metric", sweep.outcome, OUTCOMES)
-    if sweep.design == "grid" and sweep.samples is not None:
-        yield "sweep.samples", "a grid takes no samples: its points are every combination"
-    if sweep.design != "grid" and sweep.samples is None:
-        yield "sweep.samples", f"a {sweep.design} design needs samples"
-    if sweep.design == "sobol" and sweep.samples and sweep.samples & (sweep.samples - 1):
-        # Sobol' sequences keep their balance only over powers of 2 points.
-        yield "sweep.samples", f"a sobol design needs a power of 2 (got {sweep.samples})"
-    data = s.model_dump(mode="json", exclude={"sweep"})
-    for dotted, param in sweep.parameters.items():
-        where = f"sweep.parameters.{dotted}"
-        if sweep.design == "grid" and param.values is None and param.levels is None:
-            yield where, "a grid over a range needs levels (or give values)"
-        if sweep.design != "grid" and param.values is None and param.levels is not None:
-            yield where, f"a {sweep.design} design samples the range: levels is for grids"
-        if sweep.design != "grid" and param.values is not None:
-            yield where, f"a {sweep.design} design samples a range: give low and high"
-        try:
-            current = s.value(dotted)
-        except ScenarioError as err:
-            yield where, err.message
-            continue
-        if type(current) not in (int, float):
-            yield where, f"a sweep varies numbers, and this key holds {_show(current)}"
-            continue
-        probes = param.values if param.values is not None else (param.low, param.high)
-        for probe in probes:
-            value = round(probe) if type(current) is int else probe
-            trial = copy.deepcopy(data)
-            _set_path(trial, dotted, value)
-            try:
-                Scenario.model_validate(trial)
-            except ValidationError as err:
-                problem = _from_pydantic(err, trial, None, {})
-            except ScenarioError as err:
-                problem = err
-            else:
-                continue
-            inner = "" if problem.path == dotted else f"{problem.path}: "
-            yield where, f"the scenario is invalid at {value:g}: {inner}{problem.message}"
-            break
-
-
-def _unknown(mapping, known, path, what):
-    for key in mapping:
-        if key not in known:
-            yield f"{path}.{key}", _no_such(what, key, known)
-
-
-def _no_such(what: str, name: str, known) -> str:
-    return f"no {what} named '{name}'{_did_you_mean(name, known)}"
-
-
-def _did_you_mean(name: str, known) -> str:
-    close = difflib.get_close_matches(str(name), [str(k) for k in known], n=1, cutoff=0.6)
-    if close:
-        return f"; did you mean '{close[0]}'?"
-    return f" (known: {', '.join(sorted(map(str, known)))})" if known else ""
-
-
-# ------------------------------------------------------------------------ loading
-def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
-    """Load and validate a scenario from a YAML file or a mapping.
-
-    ``extends: other.yaml`` (relative to the file) deep-merges this file over the other:
-    mappings merge key by key, anything else is replaced.
+def _validate(data: dict, file: str | None, lines: dict) -> Scenario:
+    """The :class:`Scenario` of ``data``, remembering its raw data, file and key lines.
 
     Raises:
-        ScenarioError: for anything wrong with the file or its content.
+        ScenarioError: located at the line of the offending key where ``lines`` has it.
     """
-    if isinstance(source, Mapping):
-        data = copy.deepcopy(dict(source))
-        if "extends" in data:
-            raise ScenarioError("'extends' needs a scenario file, not a mapping", "extends")
-        return _validate(data, None, {})
-    data, lines = _read_with_extends(Path(source), ())
-    return _validate(data, str(source), lines)
-
-
-def _validate(data: dict, file: str | None, lines: dict) -> Scenario:
     try:
         scenario = Scenario.model_validate(data)
     except ScenarioError as err:
         raise _locate(err, file, lines) from None
     except ValidationError as err:
-        raise _from_pydantic(err, data, file, lines) from None
+        raise _from_pydantic(err, data, file, lines, Scenario) from None
     scenario._raw = data
     scenario._source = file
     scenario._lines = lines
     return scenario
-
-
-def _locate(err: ScenarioError, file: str | None, lines: dict) -> ScenarioError:
-    """Point ``err`` at the line of its key path, or of the nearest enclosing key.
-
-    ``lines`` maps a dotted path to ``(file, line)``, or to ``None`` for a value set by
-    :meth:`Scenario.override` (which stands in no file). The file is the one where the key
-    stands, which for an inherited key is the extended file.
-    """
-    parts = err.path.split(".") if err.path else []
-    while parts:
-        key = ".".join(parts)
-        if key in lines:
-            err.file, err.line = lines[key] if lines[key] else (None, None)
-            return err
-        parts.pop()
-    err.file, err.line = file, None
-    return err
-
-
-# Plain words for pydantic's error types; the ones not listed keep pydantic's own message.
-_PHRASES = {
-    "int_type": "should be a whole number",
-    "int_parsing": "should be a whole number",
-    "int_from_float": "should be a whole number",
-    "float_type": "should be a number",
-    "float_parsing": "should be a number",
-    "finite_number": "should be a finite number",
-    "bool_type": "should be true or false",
-    "bool_parsing": "should be true or false",
-    "string_type": "should be text",
-    "dict_type": "should be a mapping of keys to values",
-    "model_type": "should be a mapping of keys to values",
-    "model_attributes_type": "should be a mapping of keys to values",
-    "tuple_type": "should be a list",
-    "list_type": "should be a list",
-    "greater_than_equal": "must be at least {ge}",
-    "greater_than": "must be greater than {gt}",
-    "less_than_equal": "must be at most {le}",
-    "less_than": "must be less than {lt}",
-    "literal_error": "should be {expected}",
-}
-# Error types whose message describes a whole mapping: showing the input would not help.
-_NO_INPUT = {"missing", "extra_forbidden", "value_error", "too_short", "too_long"}
-
-
-def _from_pydantic(err: ValidationError, data: dict, file, lines) -> ScenarioError:
-    errors = [(*_data_path(e, data), e) for e in err.errors(include_url=False)]
-    path, _, _ = errors[0]
-    # A value that fits no form of a union gets one error per form. The form that went
-    # deepest into the value is the one the author meant; if none did, list every form.
-    related = [e for e in errors if e[0][:len(path)] == path]
-    deepest = max(len(e[0]) for e in related)
-    same = [e for e in related if len(e[0]) == deepest]
-    path, key_error, _ = same[0]
-    message = _explain([e for _, _, e in same], path, key_error)
-    return _locate(ScenarioError(message, ".".join(path)), file, lines)
-
-
-def _data_path(error: dict, data: dict) -> tuple[tuple[str, ...], bool]:
-    """The key path of a pydantic error in ``data``, and whether the error is about the key.
-
-    pydantic's ``loc`` also holds the names of union forms (``literal['best_fit']``) and
-    ``[key]`` for a bad mapping key; those are not keys anyone wrote.
-    """
-    loc = error["loc"]
-    node: Any = data
-    path: list[str] = []
-    key_error = False
-    for i, part in enumerate(loc):
-        in_list = isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node)
-        if in_list or (isinstance(node, Mapping) and part in node):
-            path.append(str(part))
-            node = node[part]
-        elif part == "[key]":
-            key_error = True
-        elif error["type"] == "missing" and i == len(loc) - 1:
-            path.append(str(part))
-    return tuple(path), key_error
-
-
-def _explain(errors: list[dict], path: tuple[str, ...], key_error: bool) -> str:
-    """One sentence for the pydantic ``errors`` found at ``path``."""
-    first = errors[0]
-    kind = first["type"]
-    if kind == "extra_forbidden":
-        parent = _model_at(list(path[:-1]))
-        known = parent.model_fields if parent is not None else {}
-        return f"unknown key '{path[-1]}'{_did_you_mean(path[-1], known)}"
-    if kind == "missing":
-        return "required key is missing"
-    if key_error and kind == "literal_error":
-        known = re.findall(r"'([^']*)'", str(first.get("ctx", {}).get("expected", "")))
-        return f"unknown key '{path[-1]}'{_did_you_mean(path[-1], known)}"
-    phrases = list(dict.fromkeys(_phrase(e) for e in errors))
-    if all(p.startswith("should be ") for p in phrases):
-        phrases = [phrases[0], *(p.removeprefix("should be ") for p in phrases[1:])]
-    message = " or ".join(phrases)
-    if key_error:
-        return f"the key {message} (got {_show(path[-1])})"
-    value = first.get("input")
-    if kind not in _NO_INPUT and "input" in first and not isinstance(value, Mapping | list):
-        message += f" (got {_show(value)})"
-    return message
-
-
-def _phrase(error: dict) -> str:
-    kind = error["type"]
-    ctx = {k: f"{v:g}" if isinstance(v, float) else v for k, v in error.get("ctx", {}).items()}
-    if kind in _PHRASES:
-        return _PHRASES[kind].format(**ctx)
-    if kind == "too_short" and ctx.get("min_length") == 1:
-        return "must not be empty"
-    message = error["msg"].removeprefix("Value error, ")
-    if message.startswith("Input should"):
-        message = message.removeprefix("Input ")
-    return message
-
-
-def _show(value: Any) -> str:
-    """``value`` as it would be written in YAML, shortened."""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if value is None:
-        return "null"
-    text = repr(value)
-    return text if len(text) <= 60 else text[:57] + "..."
-
-
-def _model_at(loc: list[str]):
-    """The pydantic model class found by following ``loc`` from :class:`Scenario`.
-
-    ``None`` if ``loc`` leads to anything other than a model (a mapping, a number...).
-    """
-    model: Any = Scenario
-    i = 0
-    while i < len(loc):
-        field = model.model_fields.get(loc[i])
-        if field is None:
-            return None
-        ann = field.annotation
-        i += 1
-        if getattr(ann, "__origin__", None) is dict:
-            if i == len(loc):
-                return None  # ``loc`` names the mapping itself, not one of its values
-            ann = ann.__args__[1]
-            i += 1
-        if isinstance(ann, type) and issubclass(ann, BaseModel):
-            model = ann
-        else:
-            return None
-    return model
-
-
-def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:
-    """The data of the file at ``path`` with its ``extends`` applied, and its key lines.
-
-    ``chain`` holds the (resolved) files that extend this one, to detect cycles.
-    """
-    resolved = path.resolve()
-    data, lines = _read_yaml(path)
-    if "extends" not in data:
-        return data, lines
-    parent = data.pop("extends")
-    where = lines.pop("extends")
-    if not isinstance(parent, str) or not parent.strip():
-        raise ScenarioError("'extends' must be a file name", "extends", *where)
-    parent_path = path.parent / parent
-    # Detected here rather than on reading the file again, so that the error points at
-    # the 'extends' that closes the cycle.
-    if parent_path.resolve() in (*chain, resolved):
-        cycle = " -> ".join(str(p) for p in (*chain, resolved, parent_path.resolve()))
-        raise ScenarioError(f"'extends' makes a cycle: {cycle}", "extends", *where)
-    if not parent_path.is_file():
-        raise ScenarioError(f"extended file not found: {parent_path}", "extends", *where)
-    base, base_lines = _read_with_extends(parent_path, (*chain, resolved))
-    return _deep_merge(base, data), {**base_lines, **lines}
-
-
-def _read_yaml(path: Path) -> tuple[dict, dict]:
-    """The data of one YAML file and the ``(file, line)`` of every key path in it."""
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ScenarioError("file not found", "", str(path)) from None
-    except (OSError, UnicodeDecodeError) as err:
-        raise ScenarioError(f"cannot read file: {err}", "", str(path)) from None
-    try:
-        node, data = _parse(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
-    except yaml.YAMLError:
-        try:
-            # libyaml's messages are terser ("found character that cannot start any token"):
-            # parse again with PyYAML, whose messages name what they found.
-            node, data = _parse(text, yaml.SafeLoader)
-        except yaml.YAMLError as err:
-            raise _yaml_error(err, str(path)) from None
-    if not isinstance(data, dict):
-        raise ScenarioError("a scenario file must be a mapping of keys to values", "", str(path),
-                            1)
-    lines: dict[str, tuple[str, int]] = {}
-    _collect_lines(node, "", lines, str(path), set())
-    return data, lines
-
-
-def _parse(text: str, loader_class) -> tuple[Any, Any]:
-    """The YAML node tree of ``text`` (it has the lines) and the data built from it."""
-    loader = loader_class(text)
-    try:
-        node = loader.get_single_node()
-        return node, loader.construct_document(node) if node is not None else None
-    finally:
-        loader.dispose()
-
-
-def _yaml_error(err: yaml.YAMLError, file: str) -> ScenarioError:
-    mark = getattr(err, "problem_mark", None)
-    line = mark.line + 1 if mark is not None else None
-    problem = getattr(err, "problem", None) or str(err)
-    context, start = getattr(err, "context", None), getattr(err, "context_mark", None)
-    if context and not context.startswith("while"):
-        # PyYAML splits some sentences in two: "expected a single document in the stream",
-        # "but found another document".
-        problem = f"{context}, {problem}"
-    elif context and start is not None and start.line + 1 != line:
-        # PyYAML often notices a mistake lines after it was made (an unclosed bracket is
-        # found at the next key): name the line where what it was reading began.
-        problem += f" ({context} started on line {start.line + 1})"
-    return ScenarioError(f"YAML syntax error: {problem}", "", file, line)
-
-
-def _collect_lines(node, prefix: str, lines: dict, file: str, seen: set) -> None:
-    """Record ``(file, line)`` of every key path; reject duplicate keys (YAML keeps the last)."""
-    # An alias (*name) reuses its anchor's node: walking it again could loop forever
-    # (`a: &x [*x]`) or take exponential time (nested aliases), and would only repeat lines.
-    if id(node) in seen:
-        return
-    seen.add(id(node))
-    if isinstance(node, yaml.MappingNode):
-        keys = set()
-        for key_node, value_node in node.value:
-            key = str(key_node.value)
-            path = f"{prefix}.{key}" if prefix else key
-            if key in keys:
-                raise ScenarioError("duplicate key", path, file, key_node.start_mark.line + 1)
-            keys.add(key)
-            lines[path] = (file, key_node.start_mark.line + 1)
-            _collect_lines(value_node, path, lines, file, seen)
-    elif isinstance(node, yaml.SequenceNode):
-        for i, item in enumerate(node.value):
-            path = f"{prefix}.{i}"
-            lines[path] = (file, item.start_mark.line + 1)
-            _collect_lines(item, path, lines, file, seen)
-
-
-def _deep_merge(base: dict, over: dict) -> dict:
-    out = dict(base)
-    for key, value in over.items():
-        if isinstance(value, dict) and isinstance(out.get(key), dict):
-            out[key] = _deep_merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
-
-
-def _set_path(data: dict, dotted: str, value: Any) -> None:
-    """Set ``data[a][b][c] = value`` for ``dotted == "a.b.c"``, rejecting unknown keys."""
-    parts = dotted.split(".")
-    node: Any = data
-    for depth, key in enumerate(parts):
-        last = depth == len(parts) - 1
-        if isinstance(node, list):
-            if not key.isdigit() or int(key) >= len(node):
-                raise ScenarioError(f"no item {key} in this list", dotted)
-            key = int(key)
-        elif not isinstance(node, dict):
-            raise ScenarioError(f"'{'.'.join(parts[:depth])}' holds a value, not keys", dotted)
-        elif key not in node and not _may_add(parts[:depth + 1]):
-            hint = _did_you_mean(key, _known_keys(parts[:depth], node))
-            raise ScenarioError(f"unknown key '{key}'{hint}", dotted)
-        if last:
-            node[key] = value
-        else:
-            node = node.setdefault(key, {}) if isinstance(node, dict) else node[key]
-
-
-def _known_keys(loc: list[str], node: dict):
-    model = _model_at(loc) if loc else Scenario
-    return set(node) | set(model.model_fields if model is not None else ())
-
-
-def _may_add(loc: list[str]) -> bool:
-    """True where a key absent from the data is still a schema field (a default)."""
-    model = _model_at(loc[:-1]) if len(loc) > 1 else Scenario
-    return model is not None and loc[-1] in model.model_fields
 
 
 def monthly_rate(annual: float) -> float:

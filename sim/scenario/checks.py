@@ -1,0 +1,151 @@
+"""Cross-checks of a scenario that no single field can make: names that refer to nothing,
+shares that do not add up, a sweep that does not fit its design or its scenario.
+
+:class:`~.schema.Scenario` runs them in its validators, once every field is valid. They
+read the scenario they are given and know no model class by name: the class to validate a
+sweep's trial scenarios against is the given scenario's own.
+"""
+
+from __future__ import annotations
+
+import copy
+import re
+
+from pydantic import ValidationError
+
+from ..errors import ScenarioError
+from ..outcomes import OUTCOMES
+from .messages import _did_you_mean, _from_pydantic, _show
+from .paths import _set_path
+
+STRATEGY_NAME = re.compile(r"[A-Za-z0-9_-]+")
+"""What a strategy may be called: it becomes part of result file names."""
+
+
+def _reference_errors(s):
+    """Yield (path, message) for every name of the scenario ``s`` that refers to nothing, and
+    inconsistent sums."""
+    attrs = set(s.market.attributes)
+    segs = s.market.segments
+    total = sum(seg.share for seg in segs.values())
+    if abs(total - 1.0) > 1e-6:
+        yield "market.segments", f"segment shares sum to {total:.6g}, not 1"
+    if s.market.initial_customers > s.market.population:
+        yield "market.initial_customers", (
+            f"{s.market.initial_customers} initial customers exceed the population "
+            f"{s.market.population}")
+    for name, seg in segs.items():
+        base = f"market.segments.{name}"
+        yield from _unknown(seg.needs, attrs, f"{base}.needs", "attribute")
+        yield from _unknown(seg.channel_preferences, s.channels, f"{base}.channel_preferences",
+                            "channel")
+        if sum(seg.channel_preferences.values()) <= 0:
+            yield f"{base}.channel_preferences", "at least one channel needs a positive weight"
+    yield from _unknown(s.market.competitor_utility, segs, "market.competitor_utility", "segment")
+    for name in segs:
+        if name not in s.market.competitor_utility:
+            yield "market.competitor_utility", f"no competitor utility for segment '{name}'"
+    for name, prop in s.propositions.items():
+        yield from _unknown(prop.benefits, attrs, f"propositions.{name}.benefits", "attribute")
+    for name, strat in s.strategies.items():
+        base = f"strategies.{name}"
+        if strat.proposition is not None and strat.proposition not in s.propositions:
+            yield f"{base}.proposition", _no_such("proposition", strat.proposition,
+                                                  s.propositions)
+        if isinstance(strat.propositions, dict):
+            yield from _unknown(strat.propositions, segs, f"{base}.propositions", "segment")
+            for label, prop in strat.propositions.items():
+                if prop not in s.propositions:
+                    yield f"{base}.propositions.{label}", _no_such("proposition", prop,
+                                                                   s.propositions)
+            for seg_name in segs:
+                if seg_name not in strat.propositions:
+                    yield f"{base}.propositions", f"no proposition for segment '{seg_name}'"
+        for channel, spec in s.channels.items():
+            if spec.human and channel not in strat.staffing:
+                yield f"{base}.staffing", f"no staffing for human channel '{channel}'"
+        for channel, staff in strat.staffing.items():
+            if channel not in s.channels:
+                yield f"{base}.staffing.{channel}", _no_such("channel", channel, s.channels)
+            elif not s.channels[channel].human:
+                yield f"{base}.staffing.{channel}", "self-service channels have no staff"
+            elif isinstance(staff, tuple) and len(staff) != len(
+                    s.channels[channel].hourly_profile):
+                yield f"{base}.staffing.{channel}", (
+                    f"{len(staff)} hourly values for a channel open "
+                    f"{len(s.channels[channel].hourly_profile)} hours a day (its hourly_profile)")
+    for name in s.strategies:
+        if not STRATEGY_NAME.fullmatch(name):
+            yield f"strategies.{name}", ("a strategy name may hold only letters, digits, _ "
+                                         "and - (it names result files)")
+    for i, name in enumerate(s.compare):
+        if name not in s.strategies:
+            yield f"compare.{i}", _no_such("strategy", name, s.strategies)
+        elif name in s.compare[:i]:
+            yield f"compare.{i}", f"strategy '{name}' is compared twice"
+
+
+def _sweep_errors(s):
+    """Yield (path, message) for a sweep block of the scenario ``s`` that does not fit its
+    design or scenario.
+
+    Each varied key must name a number of the scenario, and the scenario must stay valid
+    at the ends of its range (or at each of its values): it is overridden with each and
+    validated, so a bad path gets the same did-you-mean as a bad key in a file.
+    """
+    sweep = s.sweep
+    if sweep is None:
+        return
+    if sweep.outcome not in OUTCOMES:
+        yield "sweep.outcome", _no_such("summary metric", sweep.outcome, OUTCOMES)
+    if sweep.design == "grid" and sweep.samples is not None:
+        yield "sweep.samples", "a grid takes no samples: its points are every combination"
+    if sweep.design != "grid" and sweep.samples is None:
+        yield "sweep.samples", f"a {sweep.design} design needs samples"
+    if sweep.design == "sobol" and sweep.samples and sweep.samples & (sweep.samples - 1):
+        # Sobol' sequences keep their balance only over powers of 2 points.
+        yield "sweep.samples", f"a sobol design needs a power of 2 (got {sweep.samples})"
+    model = type(s)
+    data = s.model_dump(mode="json", exclude={"sweep"})
+    for dotted, param in sweep.parameters.items():
+        where = f"sweep.parameters.{dotted}"
+        if sweep.design == "grid" and param.values is None and param.levels is None:
+            yield where, "a grid over a range needs levels (or give values)"
+        if sweep.design != "grid" and param.values is None and param.levels is not None:
+            yield where, f"a {sweep.design} design samples the range: levels is for grids"
+        if sweep.design != "grid" and param.values is not None:
+            yield where, f"a {sweep.design} design samples a range: give low and high"
+        try:
+            current = s.value(dotted)
+        except ScenarioError as err:
+            yield where, err.message
+            continue
+        if type(current) not in (int, float):
+            yield where, f"a sweep varies numbers, and this key holds {_show(current)}"
+            continue
+        probes = param.values if param.values is not None else (param.low, param.high)
+        for probe in probes:
+            value = round(probe) if type(current) is int else probe
+            trial = copy.deepcopy(data)
+            _set_path(trial, dotted, value, model)
+            try:
+                model.model_validate(trial)
+            except ValidationError as err:
+                problem = _from_pydantic(err, trial, None, {}, model)
+            except ScenarioError as err:
+                problem = err
+            else:
+                continue
+            inner = "" if problem.path == dotted else f"{problem.path}: "
+            yield where, f"the scenario is invalid at {value:g}: {inner}{problem.message}"
+            break
+
+
+def _unknown(mapping, known, path, what):
+    for key in mapping:
+        if key not in known:
+            yield f"{path}.{key}", _no_such(what, key, known)
+
+
+def _no_such(what: str, name: str, known) -> str:
+    return f"no {what} named '{name}'{_did_you_mean(name, known)}"

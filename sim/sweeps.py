@@ -7,7 +7,7 @@ and a design: ``grid`` (every combination of given values), ``lhs`` (Latin hyper
 (trajectories of elementary effects). SALib draws the designs and computes the indices.
 
 Every point runs every compared strategy for every replication, as tasks
-``Task(point, strategy, replication)`` of :mod:`sim.experiment`. Replication r uses the
+``Task(point, strategy, replication)`` of :mod:`sim.executors`. Replication r uses the
 random streams (seed, r) at every point and for every strategy: differences between
 points are then differences of the parameters, not of luck (common random numbers), and
 the results do not depend on workers, executor or resuming, exactly as for ``cvm run``.
@@ -42,20 +42,12 @@ import numpy as np
 import pandas as pd
 
 from .errors import ResultsError, ScenarioError
-from .experiment import (
-    METRICS,
-    Job,
-    ResultStore,
-    Task,
-    comparison,
-    manifest,
-    progress_bar,
-    run_missing,
-    task_order,
-    update_manifest,
-)
+from .executors import Execution, Task, task_order
+from .experiment import Evaluator
 from .outcomes import OUTCOMES
 from .scenario import Scenario, load_scenario
+from .statistics import METRICS, comparison
+from .store import ResultStore, manifest, update_manifest
 
 CONFIDENCE = 0.95
 """Level of every interval of a sweep."""
@@ -305,7 +297,7 @@ def per_point_tables(summaries: pd.DataFrame, points: pd.DataFrame, strategies: 
     """The comparison of every point, and the outcome's rows of it per point and strategy.
 
     Returns:
-        ``comparison.csv``: the table of :func:`sim.experiment.comparison` for each point
+        ``comparison.csv``: the table of :func:`sim.statistics.comparison` for each point
         (its metrics and the outcome), with a ``point`` column first; and ``per_point.csv``:
         one row per point and strategy with the point's keys, the outcome's ``mean``,
         ``ci_low``, ``ci_high``, ``n`` over replications, and ``diff_mean``, ``diff_ci_low``,
@@ -357,7 +349,7 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
         out: Results folder (default ``results/<scenario name>-sweep``).
         replications: Per point and strategy (default ``sweep.replications``, else
             ``simulation.replications``); at least 2, for intervals and the noise share.
-        workers, executor, scheduler: Where runs execute (see :func:`sim.experiment.execute`).
+        workers, executor, scheduler: Where runs execute (see :func:`sim.executors.execute`).
         resume: Finish the sweep already in ``out``, running only the missing runs.
         progress: Show a progress bar on standard error.
         command: The command line recorded in the manifest.
@@ -374,6 +366,7 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
     if replications < 2:
         raise ScenarioError("a sweep needs at least 2 replications per point, for intervals "
                             "and to measure the noise", "sweep.replications", scenario.source)
+    execution = Execution(executor, workers, scheduler)
     seed = scenario.simulation.seed
     strategies = list(scenario.compare)
     found = design(scenario)
@@ -390,13 +383,8 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
 
     tasks = sorted((Task(int(p), s, r) for p in runs_of for s in strategies
                     for r in range(replications)), key=task_order(strategies))
-    bar = progress_bar(progress)
-    try:
-        failures = run_missing(store, tasks, lambda t: Job(t, runs_of[t.point], seed, ENGINE),
-                               executor, workers, scheduler, bar)
-    finally:
-        if bar is not None:
-            bar.close()
+    with Evaluator(store, runs_of, seed, ENGINE, execution, progress) as evaluator:
+        failures = evaluator.run_missing(tasks)
     if failures:
         return SweepResult(out, found.kind, described, replications, found.points,
                            pd.DataFrame(), pd.DataFrame(), math.nan, failures=failures)

@@ -19,7 +19,8 @@ LAYERS: list[set[str]] = [
     {"model"},                           # wiring and step order
     {"metrics"},                         # results of a run
     {"runner", "validation"},            # one run; docking checks
-    {"experiment"},                      # many runs, the store, statistics
+    {"executors", "store", "statistics"},  # running jobs; the results folder; intervals
+    {"experiment"},                      # many runs: Monte Carlo and its evaluator
     {"report", "sweeps"},                # charts and pages; sweeps
     {"cli", "__init__"},                 # entry points
 ]

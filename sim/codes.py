@@ -20,6 +20,9 @@ EVENTS: tuple[str, ...] = ("none", "churned", "acquired", "won_back")
 """What happened to a person this month; ``EVENTS[i]`` names event code ``i``."""
 NO_EVENT, CHURNED, ACQUIRED, WON_BACK = range(len(EVENTS))
 
+ENGINES: tuple[str, ...] = ("vectorized", "agents")
+"""The two schedulers of the same rules: arrays at once, or mesa agents one by one."""
+
 NO_CONTACT = -1
 """Channel code of a customer who made no contact this month."""
 

@@ -22,10 +22,11 @@ import sys
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, get_args
+from typing import Any
 
 import pandas as pd
 
+from .codes import ENGINES
 from .errors import OptionError, ScenarioError
 from .executors import (
     EXECUTORS,
@@ -246,21 +247,12 @@ def _plan(scenario: Scenario, replications: int | None, seed: int | None,
     if max_replications is not None and (target_ci is None or max_replications < replications):
         raise OptionError("goes with a target CI and must be at least the replications "
                           f"({replications})", "", "max_replications")
-    # The default needs no check, and no import of the engine in this process.
-    if engine != "vectorized" and engine not in (engines := _engines()):
-        raise OptionError(f"must be one of {', '.join(engines)}, not {engine!r}", "",
+    if engine not in ENGINES:
+        raise OptionError(f"must be one of {', '.join(ENGINES)}, not {engine!r}", "",
                           "engine")
     cap = 10 * replications if max_replications is None else max_replications
     out = Path(out) if out else Path("results") / (scenario.name or "experiment")
     return _Plan(list(scenario.compare), seed, replications, cap, target_ci, out)
-
-
-def _engines() -> tuple[str, ...]:
-    """The engines :func:`sim.runner.run` accepts (importing the runner loads mesa and the
-    model: done only here, so that importing this module stays cheap)."""
-    from .runner import Engine
-
-    return get_args(Engine)
 
 
 def _replicate(evaluator: Evaluator, plan: _Plan) -> _Replicated:

@@ -41,6 +41,7 @@ from .codes import (
     ACTIVE_STAGES,
     CHURNED,
     DEPARTED,
+    ENGINES,
     PROSPECT,
     STAGES,
     TIERS,
@@ -54,7 +55,6 @@ from .scenario import Scenario
 from .tables import build_tables
 
 Engine = Literal["vectorized", "agents"]
-ENGINES: tuple[str, ...] = ("vectorized", "agents")
 
 COST_LINES = ("delivery_costs", "service_costs", "staffing_costs", "acquisition_costs",
               "retention_costs", "development_costs", "winback_costs", "overhead_costs",

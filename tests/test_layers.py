@@ -90,7 +90,7 @@ def test_imports_form_no_cycle():
 
 def test_the_layer_test_sees_imports_inside_functions():
     """Lazy imports count too: the runner imports the model at module level and the
-    experiment imports the runner inside a function."""
+    executors import the runner inside a function (in the worker)."""
     edges = graph()
-    assert "model" in edges["runner"] and "runner" in edges["experiment"]
+    assert "model" in edges["runner"] and "runner" in edges["executors"]
     assert "codes" in edges["rules.lifecycle"]

@@ -79,7 +79,7 @@ def reference(population: int, months: int, repeat: int) -> dict:
             rate = np.where(stage == 0, join, np.where(stage == 3, np.float32(0), settle))
             step = (u < rate).astype(np.int8)
             gone = (stage > 0) & (stage < 3) & (v < leave)
-            stage = np.minimum(stage + step, 2).astype(np.int8)
+            stage = np.where(stage == 3, stage, np.minimum(stage + step, 2)).astype(np.int8)
             stage[gone] = 3
         times.append(time.perf_counter() - start)
     median = statistics.median(times)

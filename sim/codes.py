@@ -31,6 +31,12 @@ NEVER = np.iinfo(np.int16).min
 0 and below, the measured horizon 1 and above)."""
 
 
+def months_since(month: int, stamp: np.ndarray) -> np.ndarray:
+    """Months from ``stamp`` to ``month`` in 32-bit integers (int16 stamps would wrap);
+    :data:`NEVER` gives more months than any run has."""
+    return month - stamp.astype(np.int32)
+
+
 def is_active(stage: np.ndarray) -> np.ndarray:
     """True for current customers (stages acquisition to decline, codes 1..4).
 

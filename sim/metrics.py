@@ -12,12 +12,13 @@ customer is the expected discounted net margin of a geometric lifetime at their 
 churn hazard p (Fader & Hardie 2012's m(1 − p)/(d + p), margins at each month's end),
 discounted from the horizon to month 0. Its net margin is revenue less delivery cost,
 expected contact cost *and the customer's share of the costs that keep serving the base*:
-the staffing, proposition, analytics, retention and development costs of the horizon's
-last twelve months per customer-month. Charging those per customer-month assumes that the
-firm sizes them to its base over the long run (they shrink as the base does); stopping
-them at the horizon instead would make a strategy with large fixed costs look better the
-more of its value lies beyond the horizon. Acquisition and win-back spend are not charged
-to the residual: they buy future customers, whose value the residual does not count.
+the staffing, proposition and analytics costs of the horizon's last twelve months per
+customer-month. Charging those per customer-month assumes that the firm sizes them to its
+base over the long run (they shrink as the base does); stopping them at the horizon instead
+would make a strategy with large fixed costs look better the more of its value lies beyond
+the horizon. Budgets are not charged to the residual: acquisition and win-back buy future
+customers, retention and development buy lower churn and more products, and the residual
+(valued at the final hazard, without programmes or further sales) counts none of those.
 
 **CLV per acquired customer** (``clv_mean``): for every relationship begun in the horizon
 (an acquisition or a win-back), the margin it brought less the contact and programme costs
@@ -47,8 +48,10 @@ OPTIONAL_METRICS = tuple(o.name for o in OUTCOMES.values() if o.optional)
 BETTER: dict[str, int] = {o.name: o.better for o in OUTCOMES.values()}
 """For each summary metric, +1 if more is better for the firm, −1 if less is."""
 
-SERVING_COSTS = ("staffing_costs", "overhead_costs", "retention_costs", "development_costs")
-"""Cost lines that keep serving the base, charged per customer-month in the residual."""
+SERVING_COSTS = ("staffing_costs", "overhead_costs")
+"""Cost lines that keep serving the base, charged per customer-month in the residual.
+Retention and development budgets are not: they buy effects (lower churn, more products)
+that the residual, valued without programmes, does not credit either."""
 
 
 def final_churn_hazard(ctx: Context) -> np.ndarray:
@@ -88,13 +91,13 @@ def residual_values(ctx: Context, horizon: int, monthly: pd.DataFrame) -> np.nda
     return np.where(active, value, 0.0)
 
 
-def relationship_values(model, residual: np.ndarray, horizon: int) -> np.ndarray:
+def relationship_values(model, residual: np.ndarray) -> np.ndarray:
     """Discounted (to month 0) value of the relationships begun in each month (index: the
     model's month slots), the ones still alive valued with their residual."""
     st = model.ctx.state
     alive = np.flatnonzero(is_active(st.stage))
     values = model.ended_value.copy()
-    np.add.at(values, model._slot(st.cohort[alive].astype(np.intp)),
+    np.add.at(values, model.slot(st.cohort[alive].astype(np.intp)),
               st.value[alive] + residual[alive])
     return values
 
@@ -104,9 +107,9 @@ def cohort_clv(model, monthly: pd.DataFrame, residual: np.ndarray, horizon: int
     """Per month of the horizon: relationships begun and the sum of their CLVs, each
     discounted to its first month, less that month's acquisition and win-back spend."""
     months = np.arange(1, horizon + 1)
-    slots = model._slot(months)
+    slots = model.slot(months)
     d = model.ctx.tables.discount_monthly
-    values = relationship_values(model, residual, horizon)[slots]
+    values = relationship_values(model, residual)[slots]
     spend = (monthly["acquisition_costs"] + monthly["winback_costs"]).to_numpy()
     discount = monthly["discount_factor"].to_numpy()
     return pd.DataFrame({"month": months, "begun": model.relationships_begun[slots],

@@ -109,8 +109,9 @@ class CVMModel(mesa.Model):
         self._draws = MonthlyDraws(seed, replication, scenario.market.population,
                                    open_market=scenario.market.exit_rate > 0)
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
-        self._segment_starts = state.segment_starts(n_lab)
         self.month = -warmup
+        # What switching strategy costs, set at the take-over (nothing during the warm-up).
+        self.migration_end, self.one_off_cost, self.legacy_overhead = 0, 0.0, 0.0
         self.records: list[dict] = []
         self.segment_records: list[dict[str, np.ndarray]] = []
         # Discounted (to month 0) value of relationships that ended, by the month they began.
@@ -125,7 +126,8 @@ class CVMModel(mesa.Model):
 
     def _take_over(self) -> None:
         """At month 0: the strategy re-plans from the firm's records (read under its own
-        labels) and takes over; a strategy other than the warm-up one pays its transition."""
+        labels) and takes over. It pays its transition if it is not the warm-up's strategy,
+        or if re-planning changes what it offers (a relaunch)."""
         ctx, st, tables = self.ctx, self.ctx.state, self.ctx.tables
         strat = ctx.scenario.strategies[self.strategy]
         quality = strategies.data_quality_of(strat)
@@ -136,9 +138,10 @@ class CVMModel(mesa.Model):
         st.label[:] = label
         ctx.plan = self.firm.plan = plan
         self.firm.refit()
-        switching = self.strategy != self.warmup_strategy
+        switching = (self.strategy != self.warmup_strategy
+                     or not np.array_equal(old_offer, plan.offer))
         transition = strat.transition
-        self.migration_months = max(transition.months, 1)
+        self.migration_end = max(transition.months, 1)   # months 0: all move in month 1
         self.one_off_cost = transition.one_off_cost if switching else 0.0
         legacy = np.setdiff1d(old_offer, plan.offer)
         self.legacy_overhead = (float(tables.proposition_fixed_cost[legacy].sum())
@@ -166,18 +169,18 @@ class CVMModel(mesa.Model):
         self._each_customer("contact", groups)                                # 3
         self._serve_levels(groups)                                            # 4
         self._each_customer("serve", groups)                                  # 5
-        if 0 < t <= self.migration_months:
+        if 0 < t <= self.migration_end:
             self._each_customer("migrate", groups)                            # 6
         self._each_customer("experience", groups)                             # 7
         self._each_customer("develop", groups)                                # 8
         self._each_customer("leave", groups)                                  # 9
-        self._after_departures(t, groups["active"])
+        left = self._after_departures(t, groups["active"])
         self._each_customer("progress", groups)                               # 10
         self._word_of_mouth(groups["active"])                                 # 11
         self._each_customer("acquire", groups)                                # 12
         self._each_customer("win_back", groups)                               # 13
         self._each_customer("turn_over", groups)                              # 14
-        self._account(t, groups)                                              # 15
+        self._account(t, groups, left)                                        # 15
 
     def _start_month(self, t: int) -> dict[str, np.ndarray]:
         """Clear last month's fields, find who is where, let the firm decide, and set up the
@@ -192,7 +195,7 @@ class CVMModel(mesa.Model):
         decisions = self.firm.decide(groups, t)
         ctx.month = phases.Month(t=t, u=self._draws.draw(), decisions=decisions,
                                  discount=self._discount ** t, active=active,
-                                 migrate_all=t == self.migration_months if t > 0 else False)
+                                 migrate_all=0 < t == self.migration_end)
         ctx.month.development = phases.development_table(ctx)
         return groups
 
@@ -205,13 +208,12 @@ class CVMModel(mesa.Model):
             ctx.month.contacts, ctx.plan.agents, tables.human, tables.hourly_share,
             tables.days_per_month, tables.handle_time_seconds, tables.service_target_seconds)
 
-    def _after_departures(self, t: int, started: np.ndarray) -> None:
-        """The firm records the month's customers and leavers; ended relationships are
-        booked."""
+    def _after_departures(self, t: int, started: np.ndarray) -> np.ndarray:
+        """The firm records the month's customers and leavers; returns the leavers' rows."""
         st = self.ctx.state
         left = started[st.event[started] == CHURNED]
         self.firm.record(t, st.score_cell[started], st.score_cell[left])
-        self._close_relationships(left)
+        return left
 
     def _word_of_mouth(self, started: np.ndarray) -> None:
         """The adopter share (customers of the month's start who did not just leave) and,
@@ -223,14 +225,16 @@ class CVMModel(mesa.Model):
         ctx.month.adoption = phases.adoption_table(ctx)
         ctx.month.return_ = phases.return_table(ctx)
 
-    def _account(self, t: int, groups: dict[str, np.ndarray]) -> None:
-        """Book the month's money, count new relationships and record the month (from month
-        1); refit the firm's score every REFIT_MONTHS measured months."""
+    def _account(self, t: int, groups: dict[str, np.ndarray], left: np.ndarray) -> None:
+        """Book the month's money, close the relationships that ended (their last month's
+        costs included), count new ones and record the month (from month 1); refit the
+        firm's score every REFIT_MONTHS measured months."""
         st, active = self.ctx.state, self.ctx.month.active
         groups["active_or_new"] = np.flatnonzero(active | (st.event >= ACQUIRED))
         self._each_customer("account", groups)
+        self._close_relationships(left)
         begun = st.event[groups["active_or_new"]] >= ACQUIRED
-        self.relationships_begun[self._slot(t)] += np.count_nonzero(begun)
+        self.relationships_begun[self.slot(t)] += np.count_nonzero(begun)
         if t > 0:
             self.records.append(self._record(active, groups["active_or_new"],
                                              groups["contacted"]))
@@ -238,7 +242,7 @@ class CVMModel(mesa.Model):
             if t % scoring.REFIT_MONTHS == 0:
                 self.firm.refit()
 
-    def _slot(self, month: np.ndarray | int) -> np.ndarray | int:
+    def slot(self, month: np.ndarray | int) -> np.ndarray | int:
         """Index of ``month`` in the per-month ledgers (which start at the first warm-up
         month)."""
         return month + self.ctx.scenario.simulation.warmup_months
@@ -247,7 +251,7 @@ class CVMModel(mesa.Model):
         """Book the value of relationships that just ended under the month they began."""
         if rows.size:
             st = self.ctx.state
-            np.add.at(self.ended_value, self._slot(st.cohort[rows].astype(np.intp)),
+            np.add.at(self.ended_value, self.slot(st.cohort[rows].astype(np.intp)),
                       st.value[rows])
 
     def _record_segments(self, groups: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
@@ -314,7 +318,7 @@ class CVMModel(mesa.Model):
             "winback_costs": spend["winback"],
             "overhead_costs": plan.overhead,
             "transition_costs": ((self.one_off_cost if m.t == 1 else 0.0)
-                                 + (self.legacy_overhead if m.t <= self.migration_months
+                                 + (self.legacy_overhead if m.t <= self.migration_end
                                     else 0.0)),
         }
         row.update(lines)

@@ -24,6 +24,7 @@ from .codes import (
     PROSPECT,
     WON_BACK,
     is_active,
+    months_since,
 )
 from .population import CustomerState, holding_index, label_segments, new_theta
 from .rules import (
@@ -283,7 +284,7 @@ def win_back(ctx: Context, rows: slice | np.ndarray) -> None:
     """Bring back departed customers reached by win-back who prefer the offer."""
     st, m = ctx.state, ctx.month
     beh = ctx.scenario.behaviour
-    eligible = winback_rule.eligible(st.stage[rows], m.t - st.departed_month[rows],
+    eligible = winback_rule.eligible(st.stage[rows], months_since(m.t, st.departed_month[rows]),
                                      beh.winback_after_months)
     prob = _by_segment_label(m.return_, st.segment[rows], st.label[rows]) * eligible
     _start(ctx, rows, winback_rule.returns(prob, m.u["winback"][rows]), WON_BACK)

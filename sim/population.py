@@ -62,10 +62,6 @@ class CustomerState:
     #                               current (or last) relationship: margin less contact and
     #                               programme costs (currency)
 
-    def segment_starts(self, n_segments: int) -> np.ndarray:
-        """First row of each segment (rows are ordered by segment), length n_segments."""
-        return np.searchsorted(self.segment, np.arange(n_segments))
-
     def reset_month(self) -> None:
         """Clear the per-month fields (contact, service, programme, event, money)."""
         self.channel.fill(NO_CONTACT)
@@ -113,7 +109,7 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
     life = scenario.behaviour.lifecycle
 
     segment = np.searchsorted(np.cumsum(tables.share), rng.random(n), side="right")
-    # Rows are ordered by segment, so per-segment totals are sums over contiguous ranges.
+    # Rows ordered by segment: a person's row says nothing about them within a segment.
     segment = np.sort(np.minimum(segment, n_seg - 1)).astype(np.int8)
     order = rng.permutation(n)
     tenure_draw = rng.integers(0, m.initial_max_tenure_months + 1, size=n)

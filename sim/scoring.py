@@ -17,6 +17,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from .codes import months_since
+
 PRODUCT_LEVELS = 4
 TENURE_EDGES = np.array([3, 6, 12, 24, 48])
 COMPLAINT_EDGES = np.array([2, 4, 13])
@@ -49,7 +51,7 @@ _COMPLAINT_LEVEL = np.searchsorted(COMPLAINT_EDGES, np.arange(COMPLAINT_EDGES[-1
 def complaint_level(month: int, last_complaint: np.ndarray) -> np.ndarray:
     """Complaint level (0 = last month ... 3 = long ago or never) at the start of ``month``.
     A complaint never made is stamped NEVER, the most negative month: as long ago as can be."""
-    since = np.minimum(month - last_complaint.astype(np.int32), COMPLAINT_EDGES[-1])
+    since = np.minimum(months_since(month, last_complaint), COMPLAINT_EDGES[-1])
     return _COMPLAINT_LEVEL.take(since)
 
 

@@ -24,7 +24,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import scoring
-from .codes import TIER_A, TIER_B, TIER_C, TIERS, is_active
+from .codes import TIER_A, TIER_B, TIER_C, TIERS, is_active, months_since
 from .population import CustomerState
 from .rules import acquisition
 from .rules.satisfaction import logistic
@@ -120,6 +120,14 @@ class Records:
                          where=months > 0)
 
 
+def confusion(n: int, data_quality: float) -> np.ndarray:
+    """(L, S) probability of label ℓ given true segment s: ``data_quality`` on the diagonal,
+    the rest spread evenly over the other segments (n ≥ 2)."""
+    matrix = np.full((n, n), (1.0 - data_quality) / (n - 1))
+    np.fill_diagonal(matrix, data_quality)
+    return matrix
+
+
 def label_shares(records: Records, data_quality: float) -> np.ndarray:
     """The firm's estimate of the segments' shares: its label frequencies corrected for
     known labelling error (the confusion matrix inverted), clipped to shares."""
@@ -127,10 +135,8 @@ def label_shares(records: Records, data_quality: float) -> np.ndarray:
     freq = records.people / max(records.people.sum(), 1.0)
     if n == 1:
         return np.ones(1)
-    confusion = np.full((n, n), (1.0 - data_quality) / (n - 1))
-    np.fill_diagonal(confusion, data_quality)
     try:
-        shares = np.linalg.solve(confusion, freq)
+        shares = np.linalg.solve(confusion(n, data_quality), freq)
     except np.linalg.LinAlgError:  # data quality 1/n: labels say nothing about segments
         shares = freq
     shares = np.clip(shares, 0.0, None)
@@ -165,9 +171,7 @@ def posterior(shares: np.ndarray, data_quality: float) -> np.ndarray:
     n = len(shares)
     if n == 1:
         return np.ones((1, 1))
-    likelihood = np.full((n, n), (1.0 - data_quality) / (n - 1))
-    np.fill_diagonal(likelihood, data_quality)
-    joint = likelihood * shares[None, :]
+    joint = confusion(n, data_quality) * shares[None, :]
     total = joint.sum(axis=1, keepdims=True)
     return np.divide(joint, total, out=np.full_like(joint, 1.0 / n), where=total > 0)
 
@@ -318,7 +322,7 @@ def decide(plan: Plan, scenario: Scenario, state: CustomerState,
                           minlength=len(worth_of_retention))
     growable_by_tier = np.bincount(
         tier[state.products[active] < beh.development.max_products], minlength=n_tier)
-    gone_long = month - state.departed_month[departed] >= beh.winback_after_months
+    gone_long = months_since(month, state.departed_month[departed]) >= beh.winback_after_months
     departed_by_label = np.bincount(state.label[departed[gone_long]], minlength=n_lab)
 
     pooled = not plan.segmented

@@ -168,9 +168,12 @@ def test_segmentation_wins_where_needs_differ(small):
     assert mean > 4 * se
 
 
-def test_segmentation_loses_where_needs_are_alike(small):
-    """Same needs, prices and churn in every segment: segmenting only adds propositions and
-    analytics. The result comes from the market, not from the strategy's name."""
+def test_segmentation_gains_far_less_where_segments_are_alike(small):
+    """Same needs, prices and churn in every segment: there is nothing to tailor (every
+    label gets the same proposition), so what is left of segmentation's gain comes only from
+    its targeting and sales prompts, against its analytics and switching costs. The gain
+    falls by more than 4 standard errors of the difference of the two paired means. The
+    result comes from the market, not from the strategy's name."""
     alike = {}
     for name in ("affluent", "mainstream", "value_seekers"):
         seg = f"market.segments.{name}"
@@ -178,7 +181,18 @@ def test_segmentation_loses_where_needs_are_alike(small):
                       f"{seg}.price_sensitivity": 0.07, f"{seg}.margin_potential": 1.0,
                       f"{seg}.churn": {"alpha": 1.2, "beta": 99},
                       f"market.competitor_utility.{name}": 0.55})
-    mean, se = _equity_gain(small.override(alike))
+    same = small.override(alike)
+    assert len(set(sim.CVMModel(same, "segmented", seed=1).ctx.plan.offer)) == 1
+    differ, se_differ = _equity_gain(small)
+    mean, se = _equity_gain(same)
+    assert mean < differ - 4 * np.hypot(se, se_differ)
+
+
+def test_segmentation_loses_in_a_small_market(small):
+    """In a market of 4,000 people the fixed costs of segmentation (two more propositions,
+    analytics, the switch) outweigh what it gains, though the segments differ as much."""
+    mean, se = _equity_gain(small.override({"market.population": 4000,
+                                            "market.initial_customers": 2800}))
     assert mean < -4 * se
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codes import DEPARTED, NEVER, PROSPECT
+from ..codes import DEPARTED, NEVER, PROSPECT, months_since
 
 
 def exits(stage: np.ndarray, was_customer: np.ndarray, exit_rate: float,
@@ -27,5 +27,5 @@ def reconsiders(stage: np.ndarray, departed_month: np.ndarray, month: int,
     prospect again); never when ``after_months`` is None."""
     if after_months is None:
         return np.zeros(np.shape(stage), dtype=bool)
-    gone = month - departed_month.astype(np.int32)
-    return (stage == DEPARTED) & (departed_month != NEVER) & (gone >= after_months)
+    return ((stage == DEPARTED) & (departed_month != NEVER)
+            & (months_since(month, departed_month) >= after_months))

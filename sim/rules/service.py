@@ -159,6 +159,10 @@ def service_levels(contacts: np.ndarray, agents: np.ndarray, human: np.ndarray,
     """Service level of every (channel, pool) for the month: the contact-weighted average
     over opening hours of each hour's Erlang C level; 1 for self-service and idle pools.
 
+    Pool 0 is the general queue; any further pool is a reserved team (priority service). In
+    an hour when a reserved team has no agents its contacts are not left unanswered: they
+    join the general queue and get its service level.
+
     Args:
         contacts: (C, pools) contacts this month.
         agents: (C, pools, H) agents on duty in each opening hour.
@@ -169,7 +173,12 @@ def service_levels(contacts: np.ndarray, agents: np.ndarray, human: np.ndarray,
     share = hourly_share[:, None, :]
     load = offered_load(contacts[:, :, None], share, days_per_month[:, None, None],
                         handle_time_seconds[:, None, None])
+    unstaffed = agents == 0
+    unstaffed[:, 0, :] = False
+    load[:, 0, :] += (load * unstaffed).sum(axis=1)
+    load[unstaffed] = 0.0
     by_hour = service_level(load, agents, service_target_seconds[:, None, None],
                             handle_time_seconds[:, None, None])
+    by_hour = np.where(unstaffed, by_hour[:, :1, :], by_hour)
     level = (by_hour * share).sum(axis=2)
     return np.where(human[:, None] & (contacts > 0), level, 1.0)

@@ -171,8 +171,10 @@ class Market(_Frozen):
                     "together (at most 10 million).")
     initial_customers: Annotated[int, Field(ge=0), _WHOLE] = Field(
         description="Customers at month 0 (the rest start as prospects).")
-    initial_max_tenure_months: Annotated[int, Field(ge=0), _WHOLE] = Field(
-        36, description="Initial customers have been customers for 1 + U{0..this} months.")
+    initial_max_tenure_months: Annotated[int, Field(ge=0, le=30_000), _WHOLE] = Field(
+        36, description="Initial customers have been customers for 1 + U{0..this} months "
+                        "(at most 30,000: tenure is stored in 16 bits and keeps growing over "
+                        "the warm-up and the horizon).")
     attributes: tuple[str, ...] = Field(
         min_length=1, description="Names of the proposition attributes customers value.")
     segments: dict[str, Segment] = Field(min_length=1)

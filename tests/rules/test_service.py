@@ -351,3 +351,16 @@ def test_rescaled_uniform_is_uniform_given_the_event():
     shares = np.histogram(v, bins=10, range=(0, 1))[0] / len(v)
     assert np.abs(shares - 0.1).max() < 5 * np.sqrt(0.1 * 0.9 / len(v))
     assert np.isfinite(service.rescaled(np.array([0.5]), np.array([0.0]))).all()
+
+
+def test_a_reserved_team_without_agents_in_an_hour_sends_its_contacts_to_the_general_queue():
+    """Hours with 40 % and 60 % of the day. The priority team has 2 agents in the first hour
+    and none in the second: there its 2,000 contacts (0.6 erlang) join the general queue's
+    10,000 (3 erlangs), which has 5 agents. General contacts see SL(2, 4) then SL(3.6, 5);
+    priority contacts SL(0.4, 2) then SL(3.6, 5): never a level of 0."""
+    def level(load, agents):     # the scalar formula, pinned to exact rationals above
+        return 1 - service.erlang_c(load, agents) * math.exp(-(agents - load) * 20 / 180)
+
+    got = _levels([[10_000, 2_000]], [[[4, 5], [2, 0]]], human=(True,), share=(0.4, 0.6))
+    assert got[0, 0] == pytest.approx(0.4 * level(2.0, 4) + 0.6 * level(3.6, 5), rel=1e-12)
+    assert got[0, 1] == pytest.approx(0.4 * level(0.4, 2) + 0.6 * level(3.6, 5), rel=1e-12)

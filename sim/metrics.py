@@ -126,7 +126,10 @@ def summarize(model, monthly: pd.DataFrame, residual: np.ndarray,
     customer_months = monthly[list(ACTIVE_STAGES)].to_numpy().sum()
     serve_cost = monthly["service_costs"].sum() + monthly["staffing_costs"].sum()
     active = is_active(st.stage)
-    served = active | (st.departed_month >= 1)
+    # Counted from the flows, not from the people's rows: in an open market a row can hold
+    # several people in turn, and a person's departure stamp is gone once they leave it.
+    first = monthly.iloc[0]
+    at_start = first["at_risk"]
     n_end = int(np.count_nonzero(active))
     equity = dcf + float(residual.sum())
     begun = clv["begun"].sum()
@@ -138,7 +141,7 @@ def summarize(model, monthly: pd.DataFrame, residual: np.ndarray,
         "residual_share": float(residual.sum()) / equity if equity else 0.0,
         "churn_rate_annual": float(1.0 - (1.0 - monthly_churn) ** 12),
         "clv_mean": float(clv["clv_sum"].sum() / begun) if begun else 0.0,
-        "customers_served": int(np.count_nonzero(served)),
+        "customers_served": int(at_start + begun),
         "customers_end": n_end,
         "acquisitions": int(monthly["acquisitions"].sum()),
         "winbacks": int(monthly["winbacks"].sum()),

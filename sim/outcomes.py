@@ -42,7 +42,9 @@ OUTCOMES: dict[str, Outcome] = _outcomes(
             "share a year", -1),
     Outcome("clv_mean", "CLV per customer acquired or won back in the horizon, discounted to "
             "acquisition, net of the costs the customer caused", "currency", +1),
-    Outcome("customers_served", "customers active at any time in the horizon", "customers", +1),
+    Outcome("customers_served", "relationships in the horizon: customers at its start plus "
+            "those acquired or won back during it (a customer won back counts again)",
+            "customers", +1),
     Outcome("customers_end", "customers active at the end", "customers", +1),
     Outcome("acquisitions", "prospects acquired over the horizon", "customers", +1),
     Outcome("winbacks", "departed customers won back over the horizon", "customers", +1),

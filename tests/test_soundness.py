@@ -373,6 +373,10 @@ def test_clv_per_acquired_customer_is_the_cohort_tables_weighted_mean(headline):
         ["acquired", "clv"]].first()
     assert per_year["acquired"].sum() == (run.summary["acquisitions"]
                                           + run.summary["winbacks"])
+    # Relationships in the horizon: the month-1 base plus every one begun since.
+    assert run.summary["customers_served"] == (run.monthly["at_risk"].iloc[0]
+                                               + per_year["acquired"].sum())
+    assert run.summary["customers_served"] >= run.summary["customers_end"]
     weighted = (per_year["acquired"] * per_year["clv"]).sum() / per_year["acquired"].sum()
     assert weighted == pytest.approx(run.summary["clv_mean"], rel=1e-9)
     assert 0 < run.summary["clv_mean"] < 10_000

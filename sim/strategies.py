@@ -320,6 +320,7 @@ def decide(plan: Plan, scenario: Scenario, state: CustomerState,
     prospects_by_label = np.bincount(state.label[groups["prospects"]], minlength=n_lab)
     by_cell = np.bincount(state.score_cell[active].astype(np.intp) * n_lab + state.label[active],
                           minlength=len(worth_of_retention))
+    by_tier = np.bincount(tier, minlength=n_tier)
     growable_by_tier = np.bincount(
         tier[state.products[active] < beh.development.max_products], minlength=n_tier)
     gone_long = months_since(month, state.departed_month[departed]) >= beh.winback_after_months
@@ -345,8 +346,7 @@ def decide(plan: Plan, scenario: Scenario, state: CustomerState,
     return Decisions(
         acquisition_reach=acq_reach, retention_reach=ret_reach, development_reach=dev_reach,
         winback_reach=win_reach, development_cost=np.divide(
-            dev_reach * econ.cost_per_campaign_contact * growable_by_tier,
-            np.bincount(tier, minlength=n_tier), out=np.zeros(n_tier),
-            where=np.bincount(tier, minlength=n_tier) > 0),
+            dev_reach * econ.cost_per_campaign_contact * growable_by_tier, by_tier,
+            out=np.zeros(n_tier), where=by_tier > 0),
         spend={"acquisition": acq_spend, "retention": ret_spend, "development": dev_spend,
                "winback": win_spend})

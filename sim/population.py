@@ -73,8 +73,6 @@ class CustomerState:
         return len(self.segment)
 
 
-
-
 def label_segments(segment: np.ndarray, n_segments: int, data_quality: float,
                    u: np.ndarray) -> np.ndarray:
     """The firm's segment labels: correct with probability ``data_quality``, otherwise a

@@ -66,8 +66,6 @@ def equity_half_widths(table: pd.DataFrame) -> dict[str, float]:
     return {row.strategy: (row.ci_high - row.ci_low) / 2 for row in diffs.itertuples()}
 
 
-
-
 # ------------------------------------------------- equity bridge and payback
 BRIDGE_TOTAL = "total"
 """Component of a :func:`bridge` row holding a kind's whole paired equity difference."""

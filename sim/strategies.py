@@ -49,7 +49,6 @@ class Plan:
     """
 
     strategy: Strategy
-    data_quality: float        # accuracy of the firm's labels (1 for gsp, which keeps none)
     offer: np.ndarray          # (L,) proposition offered to each label
     label_value: np.ndarray    # (L,) estimated lifetime value of a customer so labelled
     label_pull: np.ndarray     # (L,) estimated conversion against the competitor
@@ -65,6 +64,11 @@ class Plan:
     @property
     def segmented(self) -> bool:
         return self.strategy.kind == "segmented"
+
+    @property
+    def data_quality(self) -> float:
+        """Accuracy of the firm's labels (1 for gsp, which keeps none)."""
+        return data_quality_of(self.strategy)
 
     @property
     def scores_churn(self) -> bool:
@@ -229,7 +233,7 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
 
     overhead = float(tables.proposition_fixed_cost[np.unique(offer)].sum() + strat.analytics_cost)
     agent_hours = agents.sum(axis=(1, 2)) * tables.days_per_month
-    return Plan(strategy=strat, data_quality=data_quality, offer=offer,
+    return Plan(strategy=strat, offer=offer,
                 label_value=label_value, label_pull=label_pull,
                 pull=acquisition.conversion(tables.fit[:, offer], w), tier_score=tier_score,
                 agents=agents, pool_of_tier=pool_of_tier, sales_prompt=sales_prompt,

@@ -167,6 +167,20 @@ def test_every_phase_is_a_customer_verb():
         assert callable(getattr(Customer, phase)), phase
 
 
+def test_every_customer_phase_has_a_group():
+    """Every function of sim.phases that works on (ctx, rows) is listed with its group, so
+    both engines run it: the verbs are made from that list."""
+    import inspect
+
+    from sim import phases
+
+    found = {name for name, f in vars(phases).items()
+             if inspect.isfunction(f) and f.__module__ == phases.__name__
+             and not name.startswith("_")
+             and list(inspect.signature(f).parameters) == ["ctx", "rows"]}
+    assert found == set(phases.GROUP_OF_PHASE)
+
+
 def test_segment_table_adds_up_to_the_monthly_table(busy):
     r = sim.run(busy, strategy="segmented", seed=2)
     by_month = r.segments.groupby("month", observed=True)[

@@ -24,28 +24,34 @@ class Firm(mesa.Agent):
         self.ledger = scoring.Ledger.empty(n_propositions)
         self._design = scoring.design(n_propositions)
         self.score: np.ndarray | None = None   # churn score per cell, if the firm fits one
+        self.census: strategies.Census | None = None   # this month's counts
         self.score_history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.retention_worth = strategies.retention_worth(plan, None, n_propositions)
 
-    def decide(self, groups: dict[str, np.ndarray], month: int) -> strategies.Decisions:
-        """Score customers into churn-score cells, code them into value tiers, then decide
-        this month's reach and spend.
+    def decide(self, active: np.ndarray, month: int) -> strategies.Decisions:
+        """Score customers into churn-score cells, count everyone (the month's census), code
+        customers into value tiers, then decide this month's reach and spend.
 
-        ``groups``: row indices of current customers, prospects and departed customers.
+        ``active``: who is a customer at the start of the month (bool per person).
         """
-        st = self.model.ctx.state
-        active = groups["active"]
-        st.score_cell[active] = scoring.cells(st.proposition[active], st.products[active],
-                                              st.tenure[active], st.last_complaint[active],
-                                              month)
-        strategies.assign_tiers(self.plan, st, active)
-        return strategies.decide(self.plan, self.model.ctx.scenario, st, groups, month,
+        ctx = self.model.ctx
+        st = ctx.state
+        # Every row is scored (whole arrays cost less than gathering the customers'); only
+        # customers' cells are ever read.
+        st.score_cell[:] = scoring.cells(st.proposition, st.products, st.tenure,
+                                         st.last_complaint, month)
+        shape = (len(self.ledger.exposed[0]), len(self.plan.offer), self.plan.tier_score.shape[1])
+        self.census = strategies.Census.count(
+            st, active, shape, month, ctx.scenario.behaviour.winback_after_months)
+        cell_tier = strategies.tier_of_cells(self.plan, self.census.by_label_products())
+        strategies.assign_tiers(st, active, cell_tier)
+        return strategies.decide(self.plan, ctx.scenario, self.census, cell_tier,
                                  self.retention_worth)
 
-    def record(self, month: int, start_cells: np.ndarray, left_cells: np.ndarray) -> None:
-        """Note the month's customers and leavers by score cell (and, in measured months,
-        how the score in use ranked them)."""
-        self.ledger.record(month, start_cells, left_cells)
+    def record(self, month: int, left_cells: np.ndarray) -> None:
+        """Note the month's customers (from its census) and leavers by score cell (and, in
+        measured months, how the score in use ranked them)."""
+        self.ledger.record(month, self.census.by_cell(), left_cells)
         if month > 0 and self.score is not None:
             slot = month % scoring.REFIT_MONTHS
             self.score_history.append((self.score, self.ledger.exposed[slot].copy(),

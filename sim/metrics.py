@@ -38,6 +38,7 @@ from .outcomes import OUTCOMES
 from .phases import Context
 from .rules import churn
 from .scoring import auc_and_lift
+from .tables import by_holding
 
 SUMMARY_METRICS: dict[str, str] = {o.name: f"{o.description} ({o.unit})"
                                    for o in OUTCOMES.values()}
@@ -81,8 +82,7 @@ def residual_values(ctx: Context, horizon: int, monthly: pd.DataFrame) -> np.nda
     their share of the costs of serving the base (see the module docstring)."""
     st, t = ctx.state, ctx.tables
     active = is_active(st.stage)
-    cell = st.holding * t.revenue.shape[2] + st.products
-    margin = (t.revenue.ravel().take(cell) - t.delivery_cost.ravel().take(cell)
+    margin = (by_holding(t.margin, st.holding, st.products)
               - t.expected_service_cost.take(st.segment)
               - serving_cost_per_customer_month(monthly))
     p = final_churn_hazard(ctx)

@@ -51,6 +51,7 @@ from .codes import (
 from .population import initial_state, label_segments
 from .randomness import RESEARCH, SETUP, MonthlyDraws, stream
 from .rules import acquisition, service
+from .rules.blend import select
 from .scenario import Scenario
 from .tables import build_tables
 
@@ -152,7 +153,9 @@ class CVMModel(mesa.Model):
         if self.engine == "agents":
             self._customers.do(phase)
         else:
-            getattr(phases, phase)(self.ctx, groups[phases.GROUP_OF_PHASE[phase]])
+            rows = (slice(None) if phase in phases.WHOLE_ARRAY
+                    else groups[phases.GROUP_OF_PHASE[phase]])
+            getattr(phases, phase)(self.ctx, rows)
 
     def step(self) -> None:
         """Advance one measured month."""
@@ -174,7 +177,7 @@ class CVMModel(mesa.Model):
         self._each_customer("experience", groups)                             # 7
         self._each_customer("develop", groups)                                # 8
         self._each_customer("leave", groups)                                  # 9
-        left = self._after_departures(t, groups["active"])
+        left = self._after_departures(t)
         self._each_customer("progress", groups)                               # 10
         self._word_of_mouth(groups["active"])                                 # 11
         self._each_customer("acquire", groups)                                # 12
@@ -192,7 +195,7 @@ class CVMModel(mesa.Model):
                   "prospects": np.flatnonzero(st.stage == PROSPECT),
                   "departed": np.flatnonzero(st.stage == DEPARTED),
                   "outside": np.flatnonzero(~active)}
-        decisions = self.firm.decide(groups, t)
+        decisions = self.firm.decide(active, t)
         ctx.month = phases.Month(t=t, u=self._draws.draw(), decisions=decisions,
                                  discount=self._discount ** t, active=active,
                                  migrate_all=0 < t == self.migration_end)
@@ -208,11 +211,11 @@ class CVMModel(mesa.Model):
             ctx.month.contacts, ctx.plan.agents, tables.human, tables.hourly_share,
             tables.days_per_month, tables.handle_time_seconds, tables.service_target_seconds)
 
-    def _after_departures(self, t: int, started: np.ndarray) -> np.ndarray:
+    def _after_departures(self, t: int) -> np.ndarray:
         """The firm records the month's customers and leavers; returns the leavers' rows."""
         st = self.ctx.state
-        left = started[st.event[started] == CHURNED]
-        self.firm.record(t, st.score_cell[started], st.score_cell[left])
+        left = np.flatnonzero(st.event == CHURNED)
+        self.firm.record(t, st.score_cell[left])
         return left
 
     def _word_of_mouth(self, started: np.ndarray) -> None:
@@ -233,12 +236,11 @@ class CVMModel(mesa.Model):
         groups["active_or_new"] = np.flatnonzero(active | (st.event >= ACQUIRED))
         self._each_customer("account", groups)
         self._close_relationships(left)
-        begun = st.event[groups["active_or_new"]] >= ACQUIRED
-        self.relationships_begun[self.slot(t)] += np.count_nonzero(begun)
+        self.relationships_begun[self.slot(t)] += np.count_nonzero(st.event >= ACQUIRED)
         if t > 0:
-            self.records.append(self._record(active, groups["active_or_new"],
-                                             groups["contacted"]))
-            self.segment_records.append(self._record_segments(groups))
+            holdings = self._holdings()
+            self.records.append(self._record(holdings, groups["contacted"]))
+            self.segment_records.append(self._record_segments(holdings, groups["contacted"]))
             if t % scoring.REFIT_MONTHS == 0:
                 self.firm.refit()
 
@@ -254,29 +256,38 @@ class CVMModel(mesa.Model):
             np.add.at(self.ended_value, self.slot(st.cohort[rows].astype(np.intp)),
                       st.value[rows])
 
-    def _record_segments(self, groups: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        """This month per true segment and value tier: customers at the month's end, their
-        revenue and delivery costs ((S, T) each) and contacts per channel ((S, T, C))."""
+    def _holdings(self) -> np.ndarray:
+        """(T, S, P, K+1) customers at the month's end by value tier and holding (segment,
+        proposition, products held): what the month's revenue and delivery costs follow."""
         st, tables = self.ctx.state, self.ctx.tables
-        n_tier, n_chan = len(TIERS), len(tables.channel_names)
-        size = len(tables.segment_names) * n_tier
-        rows = groups["active_or_new"]
-        rows = rows[is_active(st.stage[rows])]
-        key = st.segment[rows].astype(np.intp) * n_tier + st.tier[rows]
-        contacted = groups["contacted"]
+        n_tier, size = len(TIERS), tables.revenue.size
+        n_k = tables.revenue.shape[2]
+        key = st.tier.astype(np.intp) * size + st.holding * n_k + st.products
+        # Non-customers go to one bin past the customers'.
+        counts = np.bincount(select(is_active(st.stage), key, n_tier * size),
+                             minlength=n_tier * size + 1)
+        return counts[:-1].reshape(n_tier, *tables.revenue.shape)
+
+    def _record_segments(self, holdings: np.ndarray, contacted: np.ndarray
+                         ) -> dict[str, np.ndarray]:
+        """This month per true segment and value tier: customers at the month's end, their
+        revenue and delivery costs ((S, T) each) and contacts per channel ((S, T, C));
+        ``holdings`` from :meth:`_holdings`, ``contacted`` the rows of who contacted."""
+        st, tables = self.ctx.state, self.ctx.tables
+        n_seg, n_tier, n_chan = len(tables.segment_names), len(TIERS), len(tables.channel_names)
         contact_key = ((st.segment[contacted].astype(np.intp) * n_tier + st.tier[contacted])
                        * n_chan + st.channel[contacted])
 
-        def table(counts: np.ndarray) -> np.ndarray:
-            return counts.reshape(len(tables.segment_names), n_tier, -1).squeeze(-1)
+        def by_segment_tier(per_holding: np.ndarray | None = None) -> np.ndarray:
+            counts = holdings if per_holding is None else holdings * per_holding
+            return counts.sum(axis=(2, 3)).T
 
         return {
-            "customers": table(np.bincount(key, minlength=size)),
-            "revenue": table(np.bincount(key, weights=st.revenue[rows], minlength=size)),
-            "delivery_costs": table(np.bincount(key, weights=st.delivery_cost[rows],
-                                                minlength=size)),
-            "contacts": np.bincount(contact_key, minlength=size * n_chan).reshape(
-                len(tables.segment_names), n_tier, n_chan),
+            "customers": by_segment_tier(),
+            "revenue": by_segment_tier(tables.revenue),
+            "delivery_costs": by_segment_tier(tables.delivery_cost),
+            "contacts": np.bincount(contact_key, minlength=n_seg * n_tier * n_chan).reshape(
+                n_seg, n_tier, n_chan),
         }
 
     def _contacts(self, contacted: np.ndarray) -> np.ndarray:
@@ -286,10 +297,9 @@ class CVMModel(mesa.Model):
         key = st.channel[contacted].astype(np.intp) * n_pool + st.pool[contacted]
         return np.bincount(key, minlength=n_chan * n_pool).reshape(n_chan, n_pool)
 
-    def _record(self, active_at_start: np.ndarray, active_or_new: np.ndarray,
-                contacted: np.ndarray) -> dict:
-        """The month's row of ``monthly``; ``active_or_new`` are the rows of customers at the
-        start or the end of the month, ``contacted`` those who contacted the firm.
+    def _record(self, holdings: np.ndarray, contacted: np.ndarray) -> dict:
+        """The month's row of ``monthly``; ``holdings`` from :meth:`_holdings`, ``contacted``
+        the rows of the customers who contacted the firm.
 
         ``service_level_<channel>`` is the Erlang C share answered within target, averaged
         over the month's opening hours and agent pools weighted by contacts;
@@ -304,13 +314,16 @@ class CVMModel(mesa.Model):
         row["acquisitions"] = int(np.count_nonzero(st.event == ACQUIRED))
         row["winbacks"] = int(np.count_nonzero(st.event == WON_BACK))
         row["churned"] = int(np.count_nonzero(st.event == CHURNED))
-        row["at_risk"] = int(np.count_nonzero(active_at_start))
+        row["at_risk"] = int(np.count_nonzero(m.active))
         row["contacts"] = int(m.contacts.sum())
-        row["revenue"] = float(st.revenue.sum())
+        # Revenue and delivery costs follow the holdings of the month's end (customers who
+        # left this month hold nothing); contact costs, every contact of the month.
+        by_holding = holdings.sum(axis=0)
+        row["revenue"] = float((by_holding * tables.revenue).sum())
         spend = m.decisions.spend
         lines = {
-            "delivery_costs": float(st.delivery_cost.sum()),
-            "service_costs": float(st.service_cost.sum()),
+            "delivery_costs": float((by_holding * tables.delivery_cost).sum()),
+            "service_costs": float((m.contacts.sum(axis=1) * tables.contact_cost[:-1]).sum()),
             "staffing_costs": float(plan.staffing_costs.sum()),
             "acquisition_costs": spend["acquisition"],
             "retention_costs": spend["retention"],
@@ -328,11 +341,11 @@ class CVMModel(mesa.Model):
         n_active = sum(row[stage] for stage in ACTIVE_STAGES)
         if n_active:
             # Multiply-and-sum, not np.dot: BLAS would start threads that spin on the
-            # other core. Non-customers hold no products, so products need no mask.
-            active = is_active(st.stage[active_or_new])
-            satisfaction = st.satisfaction[active_or_new]
-            row["mean_satisfaction"] = float((satisfaction * active).sum()) / n_active
-            row["products_per_customer"] = float(st.products.sum(dtype=np.int64)) / n_active
+            # other core.
+            products = np.arange(by_holding.shape[2])
+            row["mean_satisfaction"] = (float((st.satisfaction * is_active(st.stage)).sum())
+                                        / n_active)
+            row["products_per_customer"] = float((by_holding * products).sum()) / n_active
         else:
             row["mean_satisfaction"] = row["products_per_customer"] = 0.0
         # Contact states 2c + 1: answered within target in channel c.

@@ -41,7 +41,7 @@ from .rules import winback as winback_rule
 from .rules.blend import select
 from .scenario import Scenario
 from .strategies import Decisions, Plan
-from .tables import Tables
+from .tables import Tables, by_holding
 
 GROUP_OF_PHASE: dict[str, str] = {
     "retain": "active", "contact": "active", "serve": "contacted", "migrate": "active",
@@ -52,6 +52,13 @@ GROUP_OF_PHASE: dict[str, str] = {
 """The people each phase can change: current customers at the start of the month, those
 who contacted the firm this month, prospects, departed customers, everyone who was not a
 customer at the start, or customers at the start or the end of the month."""
+
+WHOLE_ARRAY: frozenset[str] = frozenset({
+    "retain", "contact", "experience", "develop", "leave", "progress", "account"})
+"""Phases the vectorized engine runs on every row rather than on its group's rows: their
+group is most of the population, and arithmetic on whole arrays of narrow codes costs less
+than gathering and scattering the group's rows (a gather costs about as much as ten
+additions). They change nothing outside their group, so the result is the same."""
 
 
 @dataclass
@@ -324,19 +331,15 @@ def turn_over(ctx: Context, rows: slice | np.ndarray) -> None:
 
 
 def account(ctx: Context, rows: slice | np.ndarray) -> None:
-    """Book this month's revenue and variable costs, add the discounted contribution less
-    the programme costs each customer caused to their value, and age customers by a month."""
+    """Add the month's discounted contribution (margin less contact costs) less the
+    programme costs each customer caused to their value, and age customers by a month.
+    (The month's revenue and delivery costs are booked from the holdings at its end.)"""
     st, t, m = ctx.state, ctx.tables, ctx.month
     active = is_active(st.stage[rows])
-    cell = st.holding[rows] * t.revenue.shape[2] + st.products[rows]
-    # Non-customers hold 0 products, whose revenue and cost entries are 0.
-    revenue = t.revenue.ravel().take(cell)
-    delivery = t.delivery_cost.ravel().take(cell)
-    st.revenue[rows] = revenue
-    st.delivery_cost[rows] = delivery
+    margin = by_holding(t.margin, st.holding[rows], st.products[rows])
     programmes = (m.decisions.development_cost.take(st.tier[rows])
                   + st.in_programme[rows] * ctx.scenario.economics.cost_per_retention)
-    st.value[rows] += (revenue - delivery - st.service_cost[rows]
+    st.value[rows] += (margin - st.service_cost[rows]
                        - programmes * m.active[rows]) * m.discount
     st.tenure[rows] += active
     st.customer_months[rows] += active

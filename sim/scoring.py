@@ -116,9 +116,11 @@ class Ledger:
         shape = (REFIT_MONTHS, n_cells(n_propositions))
         return cls(np.zeros(shape), np.zeros(shape))
 
-    def record(self, month: int, start_cells: np.ndarray, left_cells: np.ndarray) -> None:
+    def record(self, month: int, exposed: np.ndarray, left_cells: np.ndarray) -> None:
+        """Note ``exposed``, the customers at the month's start per cell, and the cells of
+        those who left (one entry per leaver)."""
         slot, size = month % REFIT_MONTHS, self.exposed.shape[1]
-        self.exposed[slot] = np.bincount(start_cells, minlength=size)
+        self.exposed[slot] = exposed
         self.left[slot] = np.bincount(left_cells, minlength=size)
 
 

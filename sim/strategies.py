@@ -24,12 +24,22 @@ from dataclasses import dataclass
 import numpy as np
 
 from . import scoring
-from .codes import TIER_A, TIER_B, TIER_C, TIERS, is_active, months_since
+from .codes import (
+    DEPARTED,
+    PROSPECT,
+    TIER_A,
+    TIER_B,
+    TIER_C,
+    TIERS,
+    is_active,
+    months_since,
+)
 from .population import CustomerState
 from .rules import acquisition
+from .rules.blend import select
 from .rules.satisfaction import logistic
 from .scenario import Scenario, Strategy
-from .tables import Tables
+from .tables import Tables, by_holding
 
 GENERAL_POOL, PRIORITY_POOL = 0, 1
 N_POOLS = 2
@@ -101,10 +111,11 @@ class Records:
         def by_label(weights=None, rows=slice(None)):
             return np.bincount(label[rows], weights=weights, minlength=n_lab).astype(float)
 
-        paying = np.flatnonzero(is_active(state.stage) & (state.revenue > 0))
+        revenue = by_holding(tables.revenue, state.holding, state.products)
+        paying = np.flatnonzero(is_active(state.stage) & (revenue > 0))
         listed = tables.list_revenue[np.maximum(state.proposition[paying], 0),
                                      state.products[paying]]
-        spent, listed = by_label(state.revenue[paying], paying), by_label(listed, paying)
+        spent, listed = by_label(revenue[paying], paying), by_label(listed, paying)
         return cls(people=by_label(), customer_months=by_label(state.customer_months),
                    departures=by_label(state.departures),
                    contact_spend=by_label(state.contact_spend),
@@ -241,20 +252,61 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
                 staffing_costs=agent_hours * tables.cost_per_agent_hour)
 
 
-def assign_tiers(plan: Plan, state: CustomerState, active: np.ndarray) -> None:
-    """Write the firm's ABC customer code into ``state.tier``: C for non-customers, and for
-    everyone under gsp, which keeps no code.
+@dataclass(frozen=True)
+class Census:
+    """What the firm counts at the start of a month, from its own records.
 
-    Customers (row indices ``active``) are ranked by estimated value (label, products
-    held); the top ``tier_shares.A`` are A, the next ``tier_shares.B`` are B. Ranking works
-    on the few (label, products) cells, so it costs one pass, not a sort.
+    ``customers`` (score cells, L, K+1): current customers by churn-score cell, label and
+    products held; ``prospects`` (L,) by label; ``lapsed`` (L,): departed customers gone
+    long enough for win-back, by label.
     """
-    state.tier.fill(TIER_C)
+
+    customers: np.ndarray
+    prospects: np.ndarray
+    lapsed: np.ndarray
+
+    @classmethod
+    def count(cls, state: CustomerState, active: np.ndarray, shape: tuple[int, int, int],
+              month: int, winback_after_months: int) -> Census:
+        """Count everyone in one pass over whole arrays (cheaper than gathering groups).
+
+        ``active``: who is a customer (bool per person); ``state.score_cell`` must be
+        current for them; ``shape`` is (score cells, L, K+1).
+        """
+        n_cells, n_lab, n_k = shape
+        customers = n_cells * n_lab * n_k
+        key = ((state.score_cell.astype(np.intp) * n_lab + state.label) * n_k
+               + state.products)
+        # Non-customers go to the bins after the customers': prospects, lapsed, others.
+        lapsed = ((state.stage == DEPARTED)
+                  & (months_since(month, state.departed_month) >= winback_after_months))
+        group = 2 - 2 * (state.stage == PROSPECT) - lapsed
+        outside = customers + group.astype(np.intp) * n_lab + state.label
+        counts = np.bincount(select(active, key, outside), minlength=customers + 3 * n_lab)
+        return cls(customers=counts[:customers].reshape(shape),
+                   prospects=counts[customers:customers + n_lab],
+                   lapsed=counts[customers + n_lab:customers + 2 * n_lab])
+
+    def by_label_products(self) -> np.ndarray:
+        """(L, K+1) current customers by label and products held."""
+        return self.customers.sum(axis=0)
+
+    def by_cell(self) -> np.ndarray:
+        """(cells,) current customers by churn-score cell."""
+        return self.customers.sum(axis=(1, 2))
+
+
+def tier_of_cells(plan: Plan, customers: np.ndarray) -> np.ndarray:
+    """(L, K+1) the firm's ABC customer code of each (label, products held) cell, given
+    ``customers`` counted in each: C everywhere under gsp, which keeps no code.
+
+    Cells are ranked by estimated value; the top ``tier_shares.A`` of customers are A, the
+    next ``tier_shares.B`` are B (a cell on a boundary goes to the higher tier). Ranking
+    the few cells costs one pass, not a sort of customers.
+    """
     if not plan.segmented:
-        return
-    n_k = plan.tier_score.shape[1]
-    cell = state.label[active].astype(np.intp) * n_k + state.products[active]
-    counts = np.bincount(cell, minlength=plan.tier_score.size)
+        return np.full(plan.tier_score.shape, TIER_C, dtype=np.int8)
+    counts = customers.ravel()
     order = np.argsort(-plan.tier_score.ravel(), kind="stable")
     before = np.concatenate(([0], np.cumsum(counts[order])[:-1])) / max(counts.sum(), 1)
     shares = plan.strategy.tier_shares
@@ -262,7 +314,15 @@ def assign_tiers(plan: Plan, state: CustomerState, active: np.ndarray) -> None:
     tier_sorted = np.where(before < a, TIER_A, np.where(before < a + b, TIER_B, TIER_C))
     cell_tier = np.empty(plan.tier_score.size, dtype=np.int8)
     cell_tier[order] = tier_sorted
-    state.tier[active] = cell_tier.take(cell)
+    return cell_tier.reshape(plan.tier_score.shape)
+
+
+def assign_tiers(state: CustomerState, active: np.ndarray, cell_tier: np.ndarray) -> None:
+    """Write each customer's code from ``cell_tier`` (see :func:`tier_of_cells`) into
+    ``state.tier``; C for non-customers (``active`` false)."""
+    code = cell_tier.ravel().take(state.label.astype(np.intp) * cell_tier.shape[1]
+                                  + state.products)
+    state.tier[:] = select(active, code, np.int8(TIER_C))
 
 
 def allocate(budget: float, counts: np.ndarray, unit_cost: float, worth: np.ndarray,
@@ -305,30 +365,22 @@ def retention_worth(plan: Plan, score: np.ndarray | None, n_propositions: int) -
     return (risk[:, None] * np.maximum(value, 0.0)).ravel()
 
 
-def decide(plan: Plan, scenario: Scenario, state: CustomerState,
-           groups: dict[str, np.ndarray], month: int, worth_of_retention: np.ndarray
-           ) -> Decisions:
-    """This month's decisions, from counts of customers by label, tier or score cell.
-
-    ``groups`` holds the row indices of current customers (``active``), ``prospects`` and
-    ``departed`` customers at the start of the month; ``state.score_cell`` is current for
-    the active rows; ``worth_of_retention`` comes from :func:`retention_worth`.
-    """
+def decide(plan: Plan, scenario: Scenario, census: Census, cell_tier: np.ndarray,
+           worth_of_retention: np.ndarray) -> Decisions:
+    """This month's decisions, from the month's ``census`` of customers by score cell,
+    label and products, of prospects and of lapsed customers; ``cell_tier`` comes from
+    :func:`tier_of_cells` and ``worth_of_retention`` from :func:`retention_worth`."""
     n_lab = len(plan.offer)
     n_tier = len(TIERS)
     beh = scenario.behaviour
     econ = scenario.economics
     budgets = plan.strategy.budgets
-    active, departed = groups["active"], groups["departed"]
-    tier = state.tier[active]
-    prospects_by_label = np.bincount(state.label[groups["prospects"]], minlength=n_lab)
-    by_cell = np.bincount(state.score_cell[active].astype(np.intp) * n_lab + state.label[active],
-                          minlength=len(worth_of_retention))
-    by_tier = np.bincount(tier, minlength=n_tier)
-    growable_by_tier = np.bincount(
-        tier[state.products[active] < beh.development.max_products], minlength=n_tier)
-    gone_long = months_since(month, state.departed_month[departed]) >= beh.winback_after_months
-    departed_by_label = np.bincount(state.label[departed[gone_long]], minlength=n_lab)
+    by_lp = census.by_label_products()
+    by_cell = census.customers.sum(axis=2).ravel()          # (cells × L,)
+    by_tier = np.bincount(cell_tier.ravel(), weights=by_lp.ravel(), minlength=n_tier)
+    growable = slice(0, beh.development.max_products)       # fewer products than the most
+    growable_by_tier = np.bincount(cell_tier[:, growable].ravel(),
+                                   weights=by_lp[:, growable].ravel(), minlength=n_tier)
 
     pooled = not plan.segmented
     tier_worth = np.array([3.0, 2.0, 1.0])
@@ -339,14 +391,14 @@ def decide(plan: Plan, scenario: Scenario, state: CustomerState,
     win_worth = (beh.winback_response * plan.label_pull * plan.label_value
                  - econ.cost_per_winback) if plan.segmented else everyone
     acq_reach, acq_spend = allocate(
-        budgets.acquisition, prospects_by_label, econ.cost_per_reach, acq_worth, pooled)
+        budgets.acquisition, census.prospects, econ.cost_per_reach, acq_worth, pooled)
     ret_reach, ret_spend = allocate(
         budgets.retention, by_cell, econ.cost_per_retention, worth_of_retention, pooled)
     dev_reach, dev_spend = allocate(
         budgets.development, growable_by_tier, econ.cost_per_campaign_contact, tier_worth,
         pooled)
     win_reach, win_spend = allocate(
-        budgets.winback, departed_by_label, econ.cost_per_winback, win_worth, pooled)
+        budgets.winback, census.lapsed, econ.cost_per_winback, win_worth, pooled)
     return Decisions(
         acquisition_reach=acq_reach, retention_reach=ret_reach, development_reach=dev_reach,
         winback_reach=win_reach, development_cost=np.divide(

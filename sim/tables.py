@@ -56,6 +56,7 @@ class Tables:
     fit: np.ndarray               # (S, P) utility of proposition minus competitor's
     revenue: np.ndarray           # (S, P, K+1) monthly revenue holding k products (k=0: none)
     delivery_cost: np.ndarray     # (S, P, K+1) monthly delivery cost holding k products
+    margin: np.ndarray            # (S, P, K+1) revenue less delivery cost
     expected_service_cost: np.ndarray  # (S,) expected contact cost per month
     human: np.ndarray             # (C,) bool
     # Per-channel tables with one extra, last entry of 0 for "no contact", so that a
@@ -76,6 +77,13 @@ class Tables:
     churn_stage_log_multiplier: np.ndarray   # (stages,) log m per stage
     development_stage_multiplier: np.ndarray  # (stages,) cross-sell multiplier per stage
     discount_monthly: float       # monthly discount rate
+
+
+def by_holding(table: np.ndarray, holding: np.ndarray, products: np.ndarray) -> np.ndarray:
+    """Per person, the entry of an (S, P, K+1) table (revenue, delivery cost, margin) at
+    their holding (``CustomerState.holding``) and products held; 0 for non-customers, who
+    hold no products."""
+    return table.ravel().take(holding * table.shape[2] + products)
 
 
 def build_tables(s: Scenario) -> Tables:
@@ -137,6 +145,7 @@ def build_tables(s: Scenario) -> Tables:
         fit=fit,
         revenue=revenue,
         delivery_cost=delivery,
+        margin=revenue - delivery,
         expected_service_cost=contact_rate * (prefs @ contact_cost),
         human=np.array([c.human for c in chans]),
         contact_cost=_with_no_contact(contact_cost),

@@ -12,6 +12,7 @@ import sim
 from sim import scoring, strategies
 from sim.codes import DECLINE, DEPARTED, PROSPECT, is_active
 from sim.experiment import payback
+from sim.tables import by_holding
 
 HEADLINE = "scenarios/gsp_vs_segmented.yaml"
 
@@ -146,15 +147,17 @@ def test_customers_move_to_their_new_proposition_during_the_transition(headline)
 # ------------------------------------------------------------------ the firewall
 OBSERVABLE = ("label", "products", "tenure", "proposition", "cohort", "departed_month",
               "last_contact", "last_complaint", "customer_months", "departures",
-              "contact_spend", "revenue", "tier", "score_cell")
+              "contact_spend", "tier", "score_cell")
 HIDDEN = ("segment", "theta", "log_survival", "satisfaction")
 
 
-def _permute_within_equal_observables(state, rng) -> np.ndarray:
-    """A permutation of rows that only swaps people whose observables are all equal (and
-    who are alike customers, prospects or departed); returns it."""
+def _permute_within_equal_observables(state, tables, rng) -> np.ndarray:
+    """A permutation of rows that only swaps people whose observables (with what each
+    pays a month) are all equal (and who are alike customers, prospects or departed);
+    returns it."""
+    spend = by_holding(tables.revenue, state.holding, state.products)
     status = np.select([is_active(state.stage), state.stage == PROSPECT], [0, 1], 2)
-    keys = [status] + [getattr(state, name) for name in OBSERVABLE]
+    keys = [status] + [getattr(state, name) for name in OBSERVABLE] + [spend]
     order = np.lexsort([np.asarray(k, dtype=float) for k in keys])
     sorted_keys = np.stack([np.asarray(k, dtype=float)[order] for k in keys], axis=1)
     starts = np.flatnonzero(np.r_[True, (np.diff(sorted_keys, axis=0) != 0).any(axis=1)])
@@ -200,16 +203,14 @@ def test_firm_decisions_do_not_change_when_hidden_fields_are_permuted(headline):
     assert model.firm.score is not None
     st, t, n_lab = model.ctx.state, model.month + 1, len(headline.market.segments)
     active = is_active(st.stage)
-    groups = {"active": np.flatnonzero(active), "prospects": np.flatnonzero(st.stage == PROSPECT),
-              "departed": np.flatnonzero(st.stage == DEPARTED), "outside": np.flatnonzero(~active)}
-    before = model.firm.decide(groups, t)
+    before = model.firm.decide(active, t)
     person_before = _per_person(before, st, n_lab)
     peeking_before = st.stage == DECLINE
     tables = model.ctx.tables
     plan_before = strategies.make_plan(scenario, tables, "segmented",
                                        strategies.Records.read(st, st.label, tables),
                                        model._research)
-    perm = _permute_within_equal_observables(st, np.random.default_rng(0))
+    perm = _permute_within_equal_observables(st, model.ctx.tables, np.random.default_rng(0))
     # Decline is hidden (it follows satisfaction); other stages follow tenure and products.
     stage = st.stage.copy()
     stage[active] = st.stage[perm][active]
@@ -220,7 +221,7 @@ def test_firm_decisions_do_not_change_when_hidden_fields_are_permuted(headline):
     st.stage = stage
     assert min(changed.values()) >= 1000, changed         # the permutation has teeth
     assert np.sum(peeking_before != (st.stage == DECLINE)) >= 500
-    after = model.firm.decide(groups, t)
+    after = model.firm.decide(active, t)
     for name, values in _per_person(after, st, n_lab).items():
         np.testing.assert_array_equal(person_before[name], values, name)
     assert before.spend == after.spend

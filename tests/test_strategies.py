@@ -17,6 +17,7 @@ from sim.strategies import (
     label_shares,
     make_plan,
     posterior,
+    tier_of_cells,
 )
 from sim.tables import build_tables
 
@@ -129,7 +130,10 @@ def test_tiers_rank_customers_by_estimated_value(base):
     model.step()
     state, plan = model.ctx.state, model.ctx.plan
     active = is_active(state.stage)
-    assign_tiers(plan, state, np.flatnonzero(active))   # on the state as it is now
+    # On the state as it is now: count customers by (label, products) and code them.
+    counts = np.zeros(plan.tier_score.shape)
+    np.add.at(counts, (state.label[active], state.products[active]), 1)
+    assign_tiers(state, active, tier_of_cells(plan, counts))
     tier = state.tier[active]
     score = plan.tier_score[state.label[active], state.products[active]]
     assert {TIER_A, TIER_B, TIER_C} <= set(np.unique(tier))

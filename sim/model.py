@@ -107,8 +107,7 @@ class CVMModel(mesa.Model):
         self.ctx = phases.Context(state=state, scenario=scenario, tables=tables, plan=plan,
                                   experience=phases.experience_table(scenario, tables))
         self.firm = Firm(self, plan, len(tables.proposition_names))
-        self._draws = MonthlyDraws(seed, replication, scenario.market.population,
-                                   open_market=scenario.market.exit_rate > 0)
+        self._draws = MonthlyDraws(seed, replication, scenario.market.population)
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
         self.month = -warmup
         # What switching strategy costs, set at the take-over (nothing during the warm-up).
@@ -154,8 +153,20 @@ class CVMModel(mesa.Model):
             self._customers.do(phase)
         else:
             rows = (slice(None) if phase in phases.WHOLE_ARRAY
-                    else groups[phases.GROUP_OF_PHASE[phase]])
+                    else self._group(phases.GROUP_OF_PHASE[phase], groups))
             getattr(phases, phase)(self.ctx, rows)
+
+    def _group(self, name: str, groups: dict[str, np.ndarray]) -> np.ndarray:
+        """Rows of group ``name`` this month. Prospects, departed customers (both found at
+        the month's start) and those who contacted (found after contact) are in ``groups``;
+        the groups defined by who was a customer at the month's start are found when first
+        needed."""
+        if name not in groups:
+            st, active = self.ctx.state, self.ctx.month.active
+            mask = {"active": active, "outside": ~active,
+                    "active_or_new": active | (st.event >= ACQUIRED)}[name]
+            groups[name] = np.flatnonzero(mask)
+        return groups[name]
 
     def step(self) -> None:
         """Advance one measured month."""
@@ -179,7 +190,7 @@ class CVMModel(mesa.Model):
         self._each_customer("leave", groups)                                  # 9
         left = self._after_departures(t)
         self._each_customer("progress", groups)                               # 10
-        self._word_of_mouth(groups["active"])                                 # 11
+        self._word_of_mouth()                                                 # 11
         self._each_customer("acquire", groups)                                # 12
         self._each_customer("win_back", groups)                               # 13
         self._each_customer("turn_over", groups)                              # 14
@@ -191,10 +202,9 @@ class CVMModel(mesa.Model):
         ctx, st = self.ctx, self.ctx.state
         st.reset_month()
         active = is_active(st.stage)
-        groups = {"active": np.flatnonzero(active),
-                  "prospects": np.flatnonzero(st.stage == PROSPECT),
-                  "departed": np.flatnonzero(st.stage == DEPARTED),
-                  "outside": np.flatnonzero(~active)}
+        # Groups of the phases not in phases.WHOLE_ARRAY (serve's is found after contact).
+        groups = {"prospects": np.flatnonzero(st.stage == PROSPECT),
+                  "departed": np.flatnonzero(st.stage == DEPARTED)}
         decisions = self.firm.decide(active, t)
         ctx.month = phases.Month(t=t, u=self._draws.draw(), decisions=decisions,
                                  discount=self._discount ** t, active=active,
@@ -218,12 +228,12 @@ class CVMModel(mesa.Model):
         self.firm.record(t, st.score_cell[left])
         return left
 
-    def _word_of_mouth(self, started: np.ndarray) -> None:
+    def _word_of_mouth(self) -> None:
         """The adopter share (customers of the month's start who did not just leave) and,
         from it, the month's adoption and return probabilities."""
         ctx, st = self.ctx, self.ctx.state
         ctx.month.adopter_share = acquisition.adopter_share(
-            st.event[started] != CHURNED, st.satisfaction[started], len(st),
+            ctx.month.active & (st.event != CHURNED), st.satisfaction, len(st),
             ctx.scenario.behaviour.word_of_mouth.satisfaction_weighted)
         ctx.month.adoption = phases.adoption_table(ctx)
         ctx.month.return_ = phases.return_table(ctx)
@@ -232,8 +242,7 @@ class CVMModel(mesa.Model):
         """Book the month's money, close the relationships that ended (their last month's
         costs included), count new ones and record the month (from month 1); refit the
         firm's score every REFIT_MONTHS measured months."""
-        st, active = self.ctx.state, self.ctx.month.active
-        groups["active_or_new"] = np.flatnonzero(active | (st.event >= ACQUIRED))
+        st = self.ctx.state
         self._each_customer("account", groups)
         self._close_relationships(left)
         self.relationships_begun[self.slot(t)] += np.count_nonzero(st.event >= ACQUIRED)
@@ -262,7 +271,10 @@ class CVMModel(mesa.Model):
         st, tables = self.ctx.state, self.ctx.tables
         n_tier, size = len(TIERS), tables.revenue.size
         n_k = tables.revenue.shape[2]
-        key = st.tier.astype(np.intp) * size + st.holding * n_k + st.products
+        key = st.holding.astype(np.int32)
+        key *= n_k
+        key += st.products
+        key += st.tier * np.int32(size)
         # Non-customers go to one bin past the customers'.
         counts = np.bincount(select(is_active(st.stage), key, n_tier * size),
                              minlength=n_tier * size + 1)

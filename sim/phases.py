@@ -54,11 +54,12 @@ who contacted the firm this month, prospects, departed customers, everyone who w
 customer at the start, or customers at the start or the end of the month."""
 
 WHOLE_ARRAY: frozenset[str] = frozenset({
-    "retain", "contact", "experience", "develop", "leave", "progress", "account"})
+    "retain", "contact", "migrate", "experience", "develop", "leave", "progress", "turn_over",
+    "account"})
 """Phases the vectorized engine runs on every row rather than on its group's rows: their
-group is most of the population, and arithmetic on whole arrays of narrow codes costs less
-than gathering and scattering the group's rows (a gather costs about as much as ten
-additions). They change nothing outside their group, so the result is the same."""
+group is a large part of the population, and arithmetic on whole arrays of narrow codes
+costs less than gathering and scattering the group's rows (a gather costs about as much
+as ten additions). They change nothing outside their group, so the result is the same."""
 
 
 @dataclass
@@ -97,14 +98,15 @@ class Context:
 
 def experience_table(scenario: Scenario, tables: Tables) -> np.ndarray:
     """The month's experience for every (segment·proposition cell, contact state,
-    programme) with contact state 0 none, 2c + 1 channel c served, 2c + 2 not served."""
+    programme) with contact state 0 none, 2c + 1 channel c served, 2c + 2 not served; in
+    single precision, as satisfaction is kept."""
     beh = scenario.behaviour
     channel, served = service.contact_states(len(tables.channel_names))
     contact_u = service.contact_utility(channel, served, tables.quality, tables.wait_penalty)
     programme_u = np.array([0.0, beh.retention_boost])
     return satisfaction.experience(
         tables.fit.reshape(-1, 1, 1), contact_u.reshape(1, -1, 1), programme_u.reshape(1, 1, -1),
-        beh.satisfaction.proposition_weight, beh.satisfaction.service_weight)
+        beh.satisfaction.proposition_weight, beh.satisfaction.service_weight).astype(np.float32)
 
 
 def adoption_table(ctx: Context) -> np.ndarray:
@@ -166,15 +168,19 @@ def retain(ctx: Context, rows: slice | np.ndarray) -> None:
 
 
 def contact(ctx: Context, rows: slice | np.ndarray) -> None:
-    """Decide who contacts the firm this month and through which channel."""
+    """Decide who contacts the firm this month and through which channel; note, for
+    serve, where their uniform fell within the channel's share."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     seg = st.segment[rows]
     rate, u = t.contact_rate.take(seg), m.u["contact"][rows]
-    # The channel (from the same uniform, rescaled) only for the few who contact.
+    # The channel, and whether answered in time, from the same uniform rescaled, only for
+    # the few who contact.
     made = np.flatnonzero(service.contacts(rate, m.active[rows], u))
     pos = _positions(rows, made)
-    st.channel[pos] = service.channel_choice(t.channel_cdf, seg[made],
-                                             service.rescaled(u[made], rate[made]))
+    seg, v = seg[made], service.rescaled(u[made], rate[made])
+    channel = service.channel_choice(t.channel_cdf, seg, v)
+    st.channel[pos] = channel
+    m.u["service"][pos] = service.within_channel(v, t.channel_cdf, seg, channel)
     st.pool[pos] = ctx.plan.pool_of_tier.take(st.tier[pos])
 
 

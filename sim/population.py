@@ -6,6 +6,7 @@ row. Nothing here holds a Python object per customer.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 
 import numpy as np
@@ -33,8 +34,8 @@ class CustomerState:
     cohort: np.ndarray            # int16, month this relationship began (NEVER: none yet)
     departed_month: np.ndarray    # int16, month of the last departure (NEVER: none)
     theta: np.ndarray             # float64, base churn propensity (hidden from the firm)
-    log_survival: np.ndarray      # float64, log(1 − theta)
-    satisfaction: np.ndarray      # float64, 0..1 (hidden from the firm)
+    log_survival: np.ndarray      # float32, log(1 − theta)
+    satisfaction: np.ndarray      # float32, 0..1 (hidden from the firm)
     products: np.ndarray          # int8, products held (0 for non-customers)
     tier: np.ndarray              # int8, value tier 0=A 1=B 2=C, set by the firm
     proposition: np.ndarray       # int8, proposition held (-1 none)
@@ -120,7 +121,7 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
     # Initial customers were acquired before the start and have paid for its month.
     tenure = np.where(customer, 1 + tenure_draw, 0).astype(np.int16)
     products = customer.astype(np.int8)
-    satisfaction = np.where(customer, pull[segment, label], 0.5)
+    satisfaction = np.where(customer, pull[segment, label], 0.5).astype(np.float32)
     stage = np.where(
         customer,
         lifecycle.settled_stage(tenure, products, life.onboarding_months,
@@ -151,13 +152,35 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
 
 def new_theta(tables: Tables, segment: np.ndarray, u: np.ndarray) -> np.ndarray:
     """Base churn propensity of people of ``segment``: the Beta quantile of uniform ``u``
-    (heterogeneous segments) or the segment's constant."""
-    from scipy.special import betaincinv
-
-    a, b, constant = _theta_parameters(tables, segment)
+    (heterogeneous segments, see :func:`beta_quantile`) or the segment's constant."""
     # Below 1: a uniform rescaled in single precision can round up to 1 (θ would be 1).
     u = np.minimum(u.astype(float), 1.0 - 1e-9)
-    return np.where(np.isnan(constant), betaincinv(a, b, u), constant)
+    theta = tables.churn_constant[segment]
+    for s in np.unique(segment[np.isnan(theta)]):
+        mine = segment == s
+        theta[mine] = beta_quantile(float(tables.churn_alpha[s]), float(tables.churn_beta[s]),
+                                    u[mine])
+    return theta
+
+
+def beta_quantile(a: float, b: float, u: np.ndarray) -> np.ndarray:
+    """Quantile function of Beta(a, b) at ``u``, interpolated in a table of exact quantiles
+    at 4,097 points evenly spaced in log-odds of u (so both tails are as finely tabulated
+    as the middle). The exact inverse costs about a microsecond per value; the table is
+    within 2e−6 of it in θ for α ≥ 0.3 (``tests/test_engine.py`` checks it)."""
+    grid, quantiles = _beta_table(a, b)
+    return np.interp(u, grid, quantiles)
+
+
+_GRID = np.concatenate(([0.0], 1.0 / (1.0 + np.exp(-np.linspace(-24.0, 24.0, 4097))), [1.0]))
+
+
+@functools.lru_cache(maxsize=256)
+def _beta_table(a: float, b: float) -> tuple[np.ndarray, np.ndarray]:
+    """(grid, exact quantiles of Beta(a, b) on it), made once per (a, b) and process."""
+    from scipy.special import betaincinv  # only markets with Beta-distributed θ need scipy
+
+    return _GRID, betaincinv(a, b, _GRID)
 
 
 def _theta_parameters(tables: Tables, segment: np.ndarray) -> tuple[np.ndarray, ...]:

@@ -10,17 +10,26 @@ from __future__ import annotations
 
 import numpy as np
 
-MECHANISMS: tuple[str, ...] = (
-    "contact",      # whether a customer contacts, and through which channel
-    "service",      # answered within target
-    "retention",    # reached by the retention programme
-    "development",  # buys another product
-    "churn",        # leaves
-    "acquisition",  # a prospect adopts
-    "winback",      # a departed customer returns
-    "market",       # a non-customer leaves the market (and, rescaled, the newcomer's θ)
-)
-"""Monthly mechanisms; each draws one uniform per person a month."""
+STREAMS: tuple[str, ...] = ("contact", "retention", "development", "churn")
+"""Monthly streams; each draws one uniform per person a month."""
+
+MECHANISMS: dict[str, str] = {
+    # Current customers (at the month's start):
+    "contact": "contact",          # whether they contact (then, rescaled, the channel and
+    #                                whether the contact is answered in time)
+    "retention": "retention",      # reached by the retention programme
+    "development": "development",  # buy another product
+    "churn": "churn",              # leave
+    # Everyone else:
+    "acquisition": "retention",    # a prospect adopts
+    "winback": "retention",        # a departed customer returns
+    "market": "contact",           # leaves the market (then, rescaled, the newcomer's θ)
+}
+"""The stream each monthly mechanism reads. Mechanisms that share a stream concern
+people in disjoint groups at the month's start (customers; prospects; departed
+customers), so no person's two decisions read the same uniform, and fewer streams cost
+fewer draws (the largest single cost of a month). A newcomer's two label uniforms are
+the churn and development uniforms of the person it replaces, who was not a customer."""
 
 SETUP = "setup"
 RESEARCH = "research"
@@ -28,37 +37,41 @@ RESEARCH = "research"
 
 
 def stream(seed: int, replication: int, mechanism: str) -> np.random.Generator:
-    """The generator of one mechanism in one replication.
+    """The generator of one stream (``SETUP``, one of :data:`STREAMS`, ``RESEARCH``) in
+    one replication.
 
-    The key (replication, mechanism index) makes streams independent of each other and
-    of the order in which they are created.
+    The key (replication, stream index) makes streams independent of each other and of the
+    order in which they are created.
     """
-    names = (SETUP, *MECHANISMS, RESEARCH)
+    names = (SETUP, *STREAMS, RESEARCH)
     seq = np.random.SeedSequence(entropy=seed, spawn_key=(replication, names.index(mechanism)))
     # SFC64: a NumPy bit generator that passes the standard statistical batteries and
-    # draws about 20 % faster than PCG64 here; the engine draws 7 per customer-month.
+    # draws about 20 % faster than PCG64 here; the engine draws 4 per person-month.
     return np.random.Generator(np.random.SFC64(seq))
 
 
 class MonthlyDraws:
-    """Per-mechanism generators that hand out one fixed-shape block of uniforms a month.
+    """Per-stream generators that hand out one fixed-shape block of uniforms a month.
 
-    ``open_market``: whether people leave and enter the market; without it the ``market``
-    block is not drawn (the shapes depend on the scenario only, so every strategy still
-    draws the same numbers).
+    The shapes depend on the population only, so every strategy draws the same numbers.
     """
 
-    def __init__(self, seed: int, replication: int, population: int, open_market: bool):
+    def __init__(self, seed: int, replication: int, population: int):
         self._population = population
-        names = MECHANISMS if open_market else tuple(m for m in MECHANISMS if m != "market")
-        self._generators = {name: stream(seed, replication, name) for name in names}
+        self._generators = {name: stream(seed, replication, name) for name in STREAMS}
 
     def draw(self) -> dict[str, np.ndarray]:
-        """This month's uniforms: ``{mechanism: array of shape (population,)}``.
+        """This month's uniforms: ``{mechanism: array of shape (population,)}``, mechanisms
+        that share a stream sharing its array (see :data:`MECHANISMS`), plus ``service``,
+        zeros that the contact phase fills for those who contact (see
+        :func:`sim.rules.service.within_channel`).
 
         Single precision: a uniform resolves probabilities to
         2^−24 ≈ 6e−8, far finer than any rate in a scenario, and halves the memory the
         engine streams through every month (about 12 % faster at 100,000 customers).
         """
-        return {name: gen.random(self._population, dtype=np.float32)
-                for name, gen in self._generators.items()}
+        blocks = {name: gen.random(self._population, dtype=np.float32)
+                  for name, gen in self._generators.items()}
+        u = {mechanism: blocks[name] for mechanism, name in MECHANISMS.items()}
+        u["service"] = np.zeros(self._population, dtype=np.float32)
+        return u

@@ -18,8 +18,9 @@ LOG_M_MAX = 80.0
 
 
 def log_survival(theta: np.ndarray) -> np.ndarray:
-    """log(1 − θ), stored per customer so the monthly step needs no logarithm."""
-    return np.log1p(-np.minimum(theta, THETA_MAX))
+    """log(1 − θ) in single precision (relative error 6e−8), stored per customer so the
+    monthly step needs no logarithm."""
+    return np.log1p(-np.minimum(theta, THETA_MAX)).astype(np.float32)
 
 
 def log_multiplier(satisfaction: np.ndarray, stage_log_multiplier: np.ndarray,
@@ -38,14 +39,14 @@ def log_multiplier(satisfaction: np.ndarray, stage_log_multiplier: np.ndarray,
 def probability(log_surv: np.ndarray, log_m: np.ndarray) -> np.ndarray:
     """Churn probability 1 − (1 − θ)^m in [0, 1], from log(1 − θ) and log m.
 
-    1 − exp(·) rather than −expm1(·): half the cost, and its absolute error (1e−16) is
-    far below any probability that matters here. m is computed in single precision
-    (relative error 1e−7).
+    In single precision, −expm1(m · log(1 − θ)): relative error about 1e−7, finer than the
+    2^−24 steps of the uniforms it is compared with, at a tenth of the cost of double
+    precision.
     """
-    # Single precision is 4× faster and keeps m = 1 exact; capping log m at 80 keeps m
-    # finite (float32 overflows past 88), so θ = 0 gives 0 rather than inf · 0 = nan.
+    # Single precision keeps m = 1 exact; capping log m at 80 keeps m finite (float32
+    # overflows past 88), so θ = 0 gives 0 rather than inf · 0 = nan.
     multiplier = np.exp(np.minimum(log_m, LOG_M_MAX).astype(np.float32))
-    return 1.0 - np.exp(multiplier * log_surv)
+    return -np.expm1(multiplier * np.asarray(log_surv, dtype=np.float32))
 
 
 def renewal_due(tenure: np.ndarray, every_months: int) -> np.ndarray:

@@ -32,6 +32,22 @@ def channel_choice(channel_cdf: np.ndarray, segment: np.ndarray,
     return channel
 
 
+def within_channel(u: np.ndarray, channel_cdf: np.ndarray, segment: np.ndarray,
+                   channel: np.ndarray) -> np.ndarray:
+    """Where ``u`` (which chose ``channel`` by :func:`channel_choice`) fell within the
+    channel's share, rescaled to [0, 1): uniform again given the channel, so the uniform
+    that decided the contact and its channel also decides whether it is answered in
+    time."""
+    edges = np.concatenate((np.zeros((len(channel_cdf), 1)), channel_cdf), axis=1).ravel()
+    cell = segment.astype(np.intp) * (channel_cdf.shape[1] + 1) + channel
+    lo, hi = edges.take(cell), edges.take(cell + 1)
+    # Below 1: rounding must not put a contact beyond a level of 1 (self-service).
+    return np.minimum((u - lo) / np.maximum(hi - lo, np.finfo(float).tiny), _BELOW_ONE)
+
+
+_BELOW_ONE = np.nextafter(1.0, 0.0)
+
+
 def contact_states(n_channels: int) -> tuple[np.ndarray, np.ndarray]:
     """(channel, served) of every contact state code: 0 no contact, 2c + 1 channel c
     answered in time, 2c + 2 channel c not in time."""

@@ -242,8 +242,10 @@ def leave(ctx: Context, rows: slice | np.ndarray) -> None:
     st, t, m = ctx.state, ctx.tables, ctx.month
     ch = ctx.scenario.behaviour.churn
     renew = ctx.scenario.behaviour.lifecycle.renewal_every_months
+    satisfaction = st.satisfaction[rows]
     log_m = churn.log_multiplier(
-        st.satisfaction[rows], t.churn_stage_log_multiplier.take(st.stage[rows]),
+        satisfaction,
+        t.churn_stage_log_multiplier.astype(satisfaction.dtype).take(st.stage[rows]),
         st.products[rows],
         st.in_programme[rows], ch.satisfaction_effect, ch.neutral_satisfaction,
         ch.product_effect, ch.retention_effect)

@@ -27,12 +27,16 @@ def log_multiplier(satisfaction: np.ndarray, stage_log_multiplier: np.ndarray,
                    products: np.ndarray, in_programme: np.ndarray, satisfaction_effect: float,
                    neutral_satisfaction: float, product_effect: float,
                    retention_effect: float) -> np.ndarray:
-    """log m, the log of the hazard multiplier applied to θ."""
-    log_m = stage_log_multiplier - satisfaction_effect * (satisfaction - neutral_satisfaction)
+    """log m, the log of the hazard multiplier applied to θ, in the precision of
+    ``satisfaction`` (single precision in the engine, which keeps satisfaction so)."""
+    dtype = np.asarray(satisfaction).dtype
+    real = dtype.type if dtype.kind == "f" else np.float64
+    log_m = (stage_log_multiplier
+             - real(satisfaction_effect) * (satisfaction - real(neutral_satisfaction)))
     if product_effect > 0.0:
-        log_m = log_m + (products - 1) * np.log1p(-min(product_effect, THETA_MAX))
+        log_m = log_m + (products - 1) * real(np.log1p(-min(product_effect, THETA_MAX)))
     if retention_effect > 0.0:
-        log_m = log_m + in_programme * np.log1p(-min(retention_effect, THETA_MAX))
+        log_m = log_m + in_programme * real(np.log1p(-min(retention_effect, THETA_MAX)))
     return log_m
 
 

@@ -80,22 +80,41 @@ def erlang_b(offered_load, agents):
     """Erlang B blocking probability of ``agents`` servers under ``offered_load`` erlangs
     (scalars or arrays of one shape; agents ≤ 0 block everything, no load blocks nothing).
 
-    Uses the recursion 1/B(k) = 1 + k / (A · B(k−1)) in its inverse form, which neither
-    overflows nor loses precision for hundreds of agents (no factorials, no powers); arrays
-    run it once, to the largest number of agents.
+    B(A, N) = P(X = N) / P(X ≤ N) for X ~ Poisson(A): the textbook ratio of A^N/N! to
+    Σ_{k≤N} A^k/k!, from the log of the Poisson probability and the regularized incomplete
+    gamma function, so its cost does not grow with the number of agents and nothing
+    overflows. Far beyond capacity, where P(X ≤ N) underflows, it sums the inverse form
+    1/B = Σ_j N!/((N − j)! A^j) instead, whose terms shrink geometrically there.
     """
+    from scipy.special import gammaincc, gammaln
+
     load = np.asarray(offered_load, dtype=float)
     agents = np.asarray(agents)
     load, agents = np.broadcast_arrays(load, agents)
-    inv_b = np.ones(load.shape)
-    out = np.ones(load.shape)
-    busy = load > 0.0
-    safe = np.where(busy, load, 1.0)
-    for k in range(1, int(agents.max(initial=0)) + 1):
-        inv_b = 1.0 + inv_b * k / safe
-        out = np.where(agents == k, 1.0 / inv_b, out)
-    out = np.where(busy, out, np.where(agents > 0, 0.0, 1.0))
+    shape = load.shape
+    load, agents = load.ravel(), agents.ravel()
+    busy = (load > 0.0) & (agents > 0)
+    a = np.where(busy, load, 1.0)
+    n = np.where(busy, agents, 1).astype(float)
+    below = gammaincc(n + 1.0, a)                        # P(X ≤ N)
+    with np.errstate(divide="ignore"):
+        out = np.exp(n * np.log(a) - a - gammaln(n + 1.0) - np.log(below))
+    overloaded = busy & (below < 1e-300)
+    if overloaded.any():
+        out[overloaded] = 1.0 / _inverse_erlang_b(a[overloaded], n[overloaded])
+    out = np.where(busy, out, np.where(agents > 0, 0.0, 1.0)).reshape(shape)
     return float(out) if out.ndim == 0 else out
+
+
+def _inverse_erlang_b(load: np.ndarray, agents: np.ndarray) -> np.ndarray:
+    """1/B = Σ_j Π_{i<j} (N − i)/A for loads far above the agents (ratios below 1)."""
+    total, term = np.ones(load.shape), np.ones(load.shape)
+    for j in range(int(agents.max())):
+        term = term * np.maximum(agents - j, 0.0) / load
+        total += term
+        if term.max() < 1e-17 * total.min():
+            break
+    return total
 
 
 def erlang_c(offered_load, agents):

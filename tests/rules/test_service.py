@@ -399,3 +399,19 @@ def test_within_channel_stays_below_one_for_a_level_of_one():
     top = np.nextafter(np.array([0.3, 1.0]), 0.0)
     w = service.within_channel(top, cdf, np.zeros(2, dtype=np.int8), np.array([0, 1], np.int8))
     assert (w < 1.0).all()
+
+
+@pytest.mark.parametrize(("load", "agents"), [(800, 1), (2000, 100), (1500, 30), (900, 850)])
+def test_erlang_b_exact_far_beyond_capacity(load, agents):
+    """Where the Poisson tail the closed form divides by underflows (load far above the
+    agents), B still matches the factorial formula."""
+    assert service.erlang_b(float(load), agents) == pytest.approx(
+        float(exact_erlang_b(load, agents)), rel=1e-12)
+
+
+def test_erlang_with_a_billion_agents():
+    """A billion agents (an absurd but valid staffing) wait for nobody and block nothing:
+    B = C = 0 and every contact is answered in time; the closed form needs no loop."""
+    assert service.erlang_b(50.0, 10**9) == 0.0
+    assert service.erlang_c(50.0, 10**9) == 0.0
+    assert service.service_level(50.0, 10**9, 20.0, 300.0) == 1.0

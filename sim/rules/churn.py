@@ -69,4 +69,6 @@ def monthly_equivalent(prob: np.ndarray, every_months: int) -> np.ndarray:
     """Monthly hazard with the same survival as ``prob`` per renewal of ``every_months``."""
     if every_months == 1:
         return prob
+    # In double precision: THETA_MAX rounds to 1 in single.
+    prob = np.asarray(prob, dtype=float)
     return -np.expm1(np.log1p(-np.minimum(prob, THETA_MAX)) / every_months)

@@ -44,3 +44,14 @@ def is_active(stage: np.ndarray) -> np.ndarray:
     which costs ten times as much and runs several times a month.
     """
     return (stage.view(np.uint8) - np.uint8(ACQUISITION)) <= np.uint8(DECLINE - ACQUISITION)
+
+
+def flat_index(codes: tuple[np.ndarray, ...], sizes: tuple[int, ...]) -> np.ndarray:
+    """Row-major index of each row's tuple of ``codes`` into a table of shape ``sizes``
+    (the first size is not needed), computed in place in 32-bit integers: a third of the
+    time of the same arithmetic in intp, and ``take`` accepts the result."""
+    index = codes[0].astype(np.int32)
+    for code, size in zip(codes[1:], sizes[1:], strict=True):
+        index *= size
+        index += code
+    return index

@@ -23,6 +23,7 @@ from .codes import (
     NEVER,
     PROSPECT,
     WON_BACK,
+    flat_index,
     is_active,
     months_since,
 )
@@ -137,7 +138,7 @@ def development_table(ctx: Context) -> np.ndarray:
 
 
 def _by_segment_label(table: np.ndarray, segment: np.ndarray, label: np.ndarray) -> np.ndarray:
-    return table.ravel().take(segment.astype(np.intp) * table.shape[1] + label)
+    return table.ravel().take(flat_index((segment, label), table.shape))
 
 
 def _positions(rows: slice | np.ndarray, which: np.ndarray) -> np.ndarray:
@@ -162,7 +163,7 @@ def _set_where(rows: slice | np.ndarray, mask: np.ndarray, *writes: tuple[np.nda
 def retain(ctx: Context, rows: slice | np.ndarray) -> None:
     """Reach the customers the firm targets with the retention programme."""
     st, m = ctx.state, ctx.month
-    group = st.score_cell[rows].astype(np.intp) * len(ctx.plan.offer) + st.label[rows]
+    group = flat_index((st.score_cell[rows], st.label[rows]), (0, len(ctx.plan.offer)))
     st.in_programme[rows] = retention.in_programme(
         m.decisions.retention_reach.take(group), m.active[rows], m.u["retention"][rows])
 
@@ -216,8 +217,8 @@ def migrate(ctx: Context, rows: slice | np.ndarray) -> None:
 def experience(ctx: Context, rows: slice | np.ndarray) -> None:
     """Update current customers' satisfaction with this month's experience."""
     st, m, beh = ctx.state, ctx.month, ctx.scenario.behaviour
-    index = ((st.holding[rows] * ctx.experience.shape[1] + st.contact[rows]) * 2
-             + st.in_programme[rows])
+    index = flat_index((st.holding[rows], st.contact[rows], st.in_programme[rows]),
+                       ctx.experience.shape)
     month_exp = ctx.experience.ravel().take(index)
     s = st.satisfaction[rows]
     st.satisfaction[rows] = select(
@@ -227,10 +228,9 @@ def experience(ctx: Context, rows: slice | np.ndarray) -> None:
 def develop(ctx: Context, rows: slice | np.ndarray) -> None:
     """Sell further products to current customers."""
     st, m = ctx.state, ctx.month
-    n_stages, n_states = m.development.shape[1:]
     products = st.products[rows]
-    index = ((st.tier[rows].astype(np.intp) * n_stages + st.stage[rows]) * n_states
-             + st.contact[rows])
+    index = flat_index((st.tier[rows], st.stage[rows], st.contact[rows]),
+                       m.development.shape)
     prob = development.scaled(m.development.ravel().take(index), st.satisfaction[rows],
                               m.active[rows] & (products < ctx.scenario.behaviour
                                                 .development.max_products))

@@ -31,6 +31,7 @@ from .codes import (
     TIER_B,
     TIER_C,
     TIERS,
+    flat_index,
     is_active,
     months_since,
 )
@@ -326,8 +327,7 @@ def tier_of_cells(plan: Plan, customers: np.ndarray) -> np.ndarray:
 def assign_tiers(state: CustomerState, active: np.ndarray, cell_tier: np.ndarray) -> None:
     """Write each customer's code from ``cell_tier`` (see :func:`tier_of_cells`) into
     ``state.tier``; C for non-customers (``active`` false)."""
-    code = cell_tier.ravel().take(state.label.astype(np.intp) * cell_tier.shape[1]
-                                  + state.products)
+    code = cell_tier.ravel().take(flat_index((state.label, state.products), cell_tier.shape))
     state.tier[:] = select(active, code, np.int8(TIER_C))
 
 

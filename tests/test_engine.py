@@ -258,3 +258,16 @@ def test_newcomer_theta_table_matches_the_exact_beta_quantile():
     for a, b in [(1.5, 299.0), (1.2, 99.0), (0.8, 31.0), (0.3, 5.0)]:
         error = np.abs(beta_quantile(a, b, u) - betaincinv(a, b, u))
         assert error.max() < 2e-6, (a, b, error.max())
+
+
+def test_flat_index_is_numpys_row_major_index():
+    """The engine's in-place 32-bit table index equals NumPy's ravel_multi_index for codes
+    of mixed narrow types (int8, int16, bool)."""
+    from sim.codes import flat_index
+
+    rng = np.random.default_rng(11)
+    shape = (40, 9, 2)
+    codes = (rng.integers(0, 40, 500).astype(np.int16), rng.integers(0, 9, 500).astype(np.int8),
+             rng.random(500) < 0.5)
+    np.testing.assert_array_equal(flat_index(codes, shape),
+                                  np.ravel_multi_index([c.astype(np.intp) for c in codes], shape))

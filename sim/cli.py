@@ -1,7 +1,8 @@
 """Command line: ``cvm run``, ``sweep``, ``validate``, ``calibrate``, ``schema``
 (``python run_scenario.py`` is ``cvm run``).
 
-Exit codes: 0 ok, 2 bad input (one clear message, no traceback), 1 internal error.
+Exit codes: 0 ok, 2 bad input (one clear message, no traceback), 1 internal error (one
+line; ``--debug`` shows the traceback), 130 interrupted.
 A bad-input message reads ``WHERE: key.path: what is wrong``, WHERE being ``FILE:LINE``
 or the option that brought the bad value (``--set``, ``--seed``, ``--strategy``).
 """
@@ -10,7 +11,10 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import re
 import sys
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -19,8 +23,34 @@ import yaml
 
 from .errors import DataError, InputError, OptionError, ScenarioError
 from .scenario import json_schema, load_scenario
+from .scenario.limits import MAX_REPLICATIONS, MAX_SEED
 
 BAD_INPUT = 2
+MAX_WORKERS = 1024
+MAX_PERIODS = 10_000
+"""Longest projection of ``cvm calibrate`` (periods; a century of months is 1,200)."""
+
+
+def _check_range(args, bounds: dict[str, tuple[int, int]]) -> None:
+    """Each whole-number option given in ``args`` must lie within its (least, most)."""
+    for option, (least, most) in bounds.items():
+        value = getattr(args, option)
+        flag = f"--{option.replace('_', '-')}"
+        if value is not None and not least <= value <= most:
+            side = f"at least {least:,}" if value < least else f"at most {most:,}"
+            raise OptionError(f"must be {side} (got {value:,})", "", flag)
+
+
+EXPERIMENT_BOUNDS = {"replications": (2, MAX_REPLICATIONS), "workers": (1, MAX_WORKERS)}
+"""Bounds of the options shared by cvm run and cvm sweep (the local pool also never starts
+more workers than the machine has cores or the experiment has runs)."""
+
+
+def default_out(name: str, suffix: str = "") -> str:
+    """The default results folder of a scenario named ``name``: under ``results/``, the
+    name reduced to letters, digits, ``.``, ``_`` and ``-`` (a name is text, never a path)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:100] or "experiment"
+    return str(Path("results") / (safe + suffix))
 
 
 def _parse_set(items: Sequence[str]) -> dict:
@@ -151,15 +181,24 @@ def cmd_run(args) -> int:
                                     "--strategy")
         scenario = scenario.override({"compare": list(args.strategy)})
     # The scenario's seed was checked when it was loaded; this one bypasses the scenario.
-    for option, least in (("seed", 0), ("replications", 2), ("workers", 1),
-                          ("max_replications", 2)):
-        value = getattr(args, option)
-        if value is not None and value < least:
-            raise OptionError(f"must be at least {least} (got {value})", "",
-                                f"--{option.replace('_', '-')}")
-    if args.target_ci is not None and args.target_ci <= 0:
-        raise OptionError(f"must be positive (got {args.target_ci})", "", "--target-ci")
-    out = args.out or str(Path("results") / (scenario.name or "experiment"))
+    _check_range(args, {**EXPERIMENT_BOUNDS, "seed": (0, MAX_SEED),
+                        "max_replications": (2, MAX_REPLICATIONS)})
+    if args.target_ci is not None:
+        if not (math.isfinite(args.target_ci) and args.target_ci > 0):
+            raise OptionError(f"must be a positive number (got {args.target_ci})", "",
+                              "--target-ci")
+        if len(scenario.compare) < 2:
+            raise OptionError("needs two strategies to compare (the target is the width of "
+                              "their paired difference)", "", "--target-ci")
+    if args.max_replications is not None:
+        if args.target_ci is None:
+            raise OptionError("caps --target-ci: give it with --target-ci", "",
+                              "--max-replications")
+        least = args.replications or scenario.simulation.replications
+        if args.max_replications < least:
+            raise OptionError(f"must be at least the replications ({least})", "",
+                              "--max-replications")
+    out = args.out or default_out(scenario.name)
     result = _experiment(out, lambda: monte_carlo(
         scenario, replications=args.replications, seed=args.seed, out=out,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler,
@@ -190,11 +229,8 @@ def cmd_sweep(args) -> int:
     from .sweeps import format_sweep, sweep
 
     scenario = _load(args)
-    for option, least in (("replications", 2), ("workers", 1)):
-        value = getattr(args, option)
-        if value is not None and value < least:
-            raise OptionError(f"must be at least {least} (got {value})", "", f"--{option}")
-    out = args.out or str(Path("results") / f"{scenario.name or 'experiment'}-sweep")
+    _check_range(args, EXPERIMENT_BOUNDS)
+    out = args.out or default_out(scenario.name, "-sweep")
     result = _experiment(out, lambda: sweep(
         scenario, out=out, replications=args.replications, workers=args.workers,
         executor=args.executor, scheduler=args.scheduler, resume=args.resume,
@@ -228,11 +264,7 @@ def cmd_calibrate(args) -> int:
     # Imported here so that the other commands do not load scipy's optimisers.
     from .calibrate import fit_sbg, format_fit, survival_from_csv
 
-    for option in ("periods", "cohort_size"):
-        value = getattr(args, option)
-        if value is not None and value < 1:
-            raise OptionError(f"must be at least 1 (got {value})", "",
-                                f"--{option.replace('_', '-')}")
+    _check_range(args, {"periods": (1, MAX_PERIODS), "cohort_size": (1, 10**12)})
     survival = survival_from_csv(args.file)
     shares = survival[0] == 1.0
     if args.cohort_size is not None and not shares and args.cohort_size != survival[0]:
@@ -272,8 +304,15 @@ def _experiment_options(p: argparse.ArgumentParser, what: str, default_out: str)
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="cvm", description="Simulate customer value management strategies.")
+    common = argparse.ArgumentParser(add_help=False)
+    common.add_argument("--debug", action="store_true",
+                        help="show the traceback of an internal error")
     sub = parser.add_subparsers(dest="command", required=True)
-    p = sub.add_parser("run", help="run a scenario's strategies and compare them")
+
+    def command(name: str, summary: str) -> argparse.ArgumentParser:
+        return sub.add_parser(name, parents=[common], help=summary)
+
+    p = command("run", "run a scenario's strategies and compare them")
     _experiment_options(p, "experiment", "results/<scenario name>")
     p.add_argument("--strategy", action="append",
                    help="strategy to run (repeatable; default: the scenario's compare list)")
@@ -285,18 +324,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--max-replications", type=int,
                    help="cap for --target-ci (default: 10 × replications)")
     p.set_defaults(func=cmd_run)
-    p = sub.add_parser("sweep", help="vary scenario keys by the scenario's sweep block and "
-                                     "analyse how the strategies' result responds")
+    p = command("sweep", "vary scenario keys by the scenario's sweep block and analyse how "
+                         "the strategies' result responds")
     _experiment_options(p, "sweep", "results/<scenario name>-sweep")
     p.set_defaults(func=cmd_sweep)
-    p = sub.add_parser("validate", help="dock every mechanism to its closed form and write "
-                                        "docs/validation.md")
+    p = command("validate", "dock every mechanism to its closed form and write "
+                            "docs/validation.md")
     p.add_argument("--out", default="docs", help="folder for validation.md (default: docs)")
     p.add_argument("--scale", type=float, default=1.0,
                    help="size of the validation markets relative to full size (default 1)")
     p.set_defaults(func=cmd_validate)
-    p = sub.add_parser("calibrate", help="fit a segment's churn (alpha, beta) to a cohort's "
-                                         "survival table (shifted-beta-geometric)")
+    p = command("calibrate", "fit a segment's churn (alpha, beta) to a cohort's survival "
+                             "table (shifted-beta-geometric)")
     p.add_argument("file", help="CSV with a column survival (shares from 1) or customers / "
                                 "active (counts), one row per period from period 0")
     p.add_argument("--periods", type=int,
@@ -307,7 +346,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help="customers behind a table of shares (default 1000; the standard "
                         "errors scale as 1/√size)")
     p.set_defaults(func=cmd_calibrate)
-    p = sub.add_parser("schema", help="print the JSON Schema of scenario files")
+    p = command("schema", "print the JSON Schema of scenario files")
     p.set_defaults(func=cmd_schema)
     return parser
 
@@ -323,6 +362,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("interrupted", file=sys.stderr)
         return 130
+    except MemoryError:
+        print("error: out of memory; try a smaller population or fewer workers",
+              file=sys.stderr)
+        return 1
+    except Exception as err:  # noqa: BLE001 - the one place every other error ends up
+        if getattr(args, "debug", False):
+            traceback.print_exc()
+        detail = str(err).splitlines()[0] if str(err) else ""
+        print(f"error: internal error: {type(err).__name__}"
+              + (f": {detail}" if detail else "")
+              + ("" if getattr(args, "debug", False)
+                 else " (run again with --debug for the traceback)"),
+              file=sys.stderr)
+        return 1
 
 
 if __name__ == "__main__":

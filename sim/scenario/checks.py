@@ -15,6 +15,7 @@ from pydantic import ValidationError
 
 from ..errors import ScenarioError
 from ..outcomes import OUTCOMES
+from .limits import MAX_NAME_LENGTH, MAX_SWEEP_POINTS
 from .messages import _did_you_mean, _from_pydantic, _show
 from .paths import _set_path
 
@@ -74,6 +75,17 @@ def _reference_errors(s):
                 yield f"{base}.staffing.{channel}", (
                     f"{len(staff)} hourly values for a channel open "
                     f"{len(s.channels[channel].hourly_profile)} hours a day (its hourly_profile)")
+    named = {"market.attributes": s.market.attributes, "market.segments": s.market.segments,
+             "propositions": s.propositions, "channels": s.channels,
+             "strategies": s.strategies}
+    for where, names in named.items():
+        for name in names:
+            if len(name) > MAX_NAME_LENGTH:
+                yield f"{where}.{name[:20]}…", (f"a name may be at most {MAX_NAME_LENGTH} "
+                                                f"characters (this one has {len(name)})")
+            elif not name.isprintable():
+                yield f"{where}.{name.encode('unicode_escape').decode()}", (
+                    "a name may not hold control characters (tabs, newlines, ...)")
     for name in s.strategies:
         if not STRATEGY_NAME.fullmatch(name):
             yield f"strategies.{name}", ("a strategy name may hold only letters, digits, _ "
@@ -105,6 +117,10 @@ def _sweep_errors(s):
     if sweep.design == "sobol" and sweep.samples and sweep.samples & (sweep.samples - 1):
         # Sobol' sequences keep their balance only over powers of 2 points.
         yield "sweep.samples", f"a sobol design needs a power of 2 (got {sweep.samples})"
+    points = design_points(sweep)
+    if points > MAX_SWEEP_POINTS:
+        yield "sweep", (f"the design has {points:,} points, more than {MAX_SWEEP_POINTS:,}; "
+                        "use fewer samples, levels or values")
     model = type(s)
     data = s.model_dump(mode="json", exclude={"sweep"})
     for dotted, param in sweep.parameters.items():
@@ -139,6 +155,19 @@ def _sweep_errors(s):
             inner = "" if problem.path == dotted else f"{problem.path}: "
             yield where, f"the scenario is invalid at {value:g}: {inner}{problem.message}"
             break
+
+
+def design_points(sweep) -> int:
+    """Points of a sweep's design: every combination of a grid's values (or levels); lhs:
+    samples; sobol: samples × (parameters + 2); morris: samples × (parameters + 1)."""
+    k = len(sweep.parameters)
+    if sweep.design == "grid":
+        points = 1
+        for param in sweep.parameters.values():
+            points *= len(param.values) if param.values is not None else (param.levels or 1)
+        return points
+    extra = {"lhs": 0, "sobol": k + 2, "morris": k + 1}[sweep.design]
+    return (sweep.samples or 0) * max(extra, 1)
 
 
 def _unknown(mapping, known, path, what):

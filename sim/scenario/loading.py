@@ -10,6 +10,7 @@ from typing import Any
 import yaml
 
 from ..errors import ScenarioError
+from .limits import MAX_EXTENDS, MAX_FILE_BYTES
 from .schema import Scenario, _validate
 
 
@@ -50,6 +51,11 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]
     if parent_path.resolve() in (*chain, resolved):
         cycle = " -> ".join(str(p) for p in (*chain, resolved, parent_path.resolve()))
         raise ScenarioError(f"'extends' makes a cycle: {cycle}", "extends", *where)
+    if len(chain) + 1 >= MAX_EXTENDS:
+        raise ScenarioError(f"more than {MAX_EXTENDS} files extend one another", "extends",
+                            *where)
+    if parent_path.is_dir():
+        raise ScenarioError(f"extends a folder, not a file: {parent_path}", "extends", *where)
     if not parent_path.is_file():
         raise ScenarioError(f"extended file not found: {parent_path}", "extends", *where)
     base, base_lines = _read_with_extends(parent_path, (*chain, resolved))
@@ -58,27 +64,47 @@ def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]
 
 def _read_yaml(path: Path) -> tuple[dict, dict]:
     """The data of one YAML file and the ``(file, line)`` of every key path in it."""
+    if path.is_dir():
+        raise ScenarioError("is a folder, not a scenario file", "", str(path))
     try:
-        text = path.read_text(encoding="utf-8")
+        # At most one byte past the limit, so a file that never ends cannot fill memory.
+        with path.open("rb") as f:
+            raw = f.read(MAX_FILE_BYTES + 1)
+        if len(raw) > MAX_FILE_BYTES:
+            raise ScenarioError(f"larger than {MAX_FILE_BYTES // 1_000_000} MB: not a scenario",
+                                "", str(path))
+        text = raw.decode("utf-8")
     except FileNotFoundError:
         raise ScenarioError("file not found", "", str(path)) from None
     except (OSError, UnicodeDecodeError) as err:
         raise ScenarioError(f"cannot read file: {err}", "", str(path)) from None
     try:
         node, data = _parse(text, getattr(yaml, "CSafeLoader", yaml.SafeLoader))
+    except RecursionError:
+        raise _nesting_error(path) from None
     except yaml.YAMLError:
         try:
             # libyaml's messages are terser ("found character that cannot start any token"):
             # parse again with PyYAML, whose messages name what they found.
             node, data = _parse(text, yaml.SafeLoader)
+        except RecursionError:
+            raise _nesting_error(path) from None
         except yaml.YAMLError as err:
             raise _yaml_error(err, str(path)) from None
     if not isinstance(data, dict):
         raise ScenarioError("a scenario file must be a mapping of keys to values", "", str(path),
                             1)
     lines: dict[str, tuple[str, int]] = {}
-    _collect_lines(node, "", lines, str(path), set())
+    try:
+        _collect_lines(node, "", lines, str(path), set())
+    except RecursionError:
+        raise _nesting_error(path) from None
     return data, lines
+
+
+def _nesting_error(path: Path) -> ScenarioError:
+    return ScenarioError("nested too deeply (a scenario needs a few levels, not hundreds)",
+                         "", str(path))
 
 
 def _parse(text: str, loader_class) -> tuple[Any, Any]:

@@ -32,11 +32,16 @@ from pydantic_core import PydanticCustomError
 from ..codes import ACTIVE_STAGES
 from ..errors import ScenarioError
 from .checks import _reference_errors, _sweep_errors
+from .limits import (
+    MAX_CODES,
+    MAX_MONEY,
+    MAX_POPULATION,
+    MAX_REPLICATIONS,
+    MAX_SEED,
+    MAX_SWEEP_POINTS,
+)
 from .messages import _from_pydantic, _locate
 from .paths import _apply_changes, _value_at
-
-MAX_POPULATION = 10_000_000
-"""Largest market simulated: about 250 bytes of memory per customer, so 2.5 GB."""
 
 
 def _reject_bool(kind: str) -> BeforeValidator:
@@ -58,7 +63,7 @@ Real = Annotated[float, _NUMBER]
 Probability = Annotated[float, Field(ge=0.0, le=1.0), _NUMBER]
 NonNegative = Annotated[float, Field(ge=0.0), _NUMBER]
 Positive = Annotated[float, Field(gt=0.0), _NUMBER]
-Money = Annotated[float, Field(ge=0.0), _NUMBER]
+Money = Annotated[float, Field(ge=0.0, le=MAX_MONEY), _NUMBER]
 
 
 class FrozenDict(dict):
@@ -177,7 +182,7 @@ class Market(_Frozen):
                         "the warm-up and the horizon).")
     attributes: tuple[str, ...] = Field(
         min_length=1, description="Names of the proposition attributes customers value.")
-    segments: dict[str, Segment] = Field(min_length=1)
+    segments: dict[str, Segment] = Field(min_length=1, max_length=MAX_CODES["segments"])
     competitor_utility: dict[str, Real] = Field(
         description="Utility of the competitor's offer (the outside option) per segment.")
     exit_rate: Probability = Field(
@@ -450,9 +455,9 @@ class Simulation(_Frozen):
                         "compare) before month 1, with the same random draws for every "
                         "strategy, so every strategy takes over the same customer base. Not "
                         "counted in any result.")
-    seed: Annotated[int, Field(ge=0), _WHOLE] = Field(
+    seed: Annotated[int, Field(ge=0, le=MAX_SEED), _WHOLE] = Field(
         12345, description="Root seed; every random stream is spawned from it.")
-    replications: Annotated[int, Field(ge=1), _WHOLE] = Field(
+    replications: Annotated[int, Field(ge=1, le=MAX_REPLICATIONS), _WHOLE] = Field(
         20, description="Monte Carlo replications per strategy.")
 
 
@@ -466,7 +471,7 @@ class SweepParameter(_Frozen):
         None, min_length=1, description="grid: the values the key takes (its own unit).")
     low: Real | None = Field(None, description="Lower end of the range (the key's unit).")
     high: Real | None = Field(None, description="Upper end of the range (the key's unit).")
-    levels: Annotated[int, Field(ge=2), _WHOLE] | None = Field(
+    levels: Annotated[int, Field(ge=2, le=MAX_SWEEP_POINTS), _WHOLE] | None = Field(
         None, description="grid over a range: this many evenly spaced values, low and high "
                           "included.")
 
@@ -500,11 +505,11 @@ class Sweep(_Frozen):
         min_length=1, description="Keys to vary, by dotted scenario path "
                                   "(strategies.segmented.data_quality), each with its values "
                                   "or range. Whole-number keys get rounded values.")
-    samples: Annotated[int, Field(ge=1), _WHOLE] | None = Field(
+    samples: Annotated[int, Field(ge=1, le=MAX_SWEEP_POINTS), _WHOLE] | None = Field(
         None, description="lhs: points; sobol: base sample N (a power of 2; N × (parameters "
                           "+ 2) points); morris: trajectories (N × (parameters + 1) points). "
                           "Not used by grid.")
-    replications: Annotated[int, Field(ge=2), _WHOLE] | None = Field(
+    replications: Annotated[int, Field(ge=2, le=MAX_REPLICATIONS), _WHOLE] | None = Field(
         None, description="Replications per point and strategy (default: "
                           "simulation.replications).")
     outcome: str = Field(
@@ -515,13 +520,14 @@ class Sweep(_Frozen):
 class Scenario(_Frozen):
     """A complete, validated scenario. Build one with :func:`load_scenario`."""
 
-    name: str = ""
+    name: str = Field("", max_length=200)
     description: str = ""
     simulation: Simulation = Simulation()
     market: Market
     behaviour: Behaviour = Behaviour()
-    propositions: dict[str, Proposition] = Field(min_length=1)
-    channels: dict[str, Channel] = Field(min_length=1)
+    propositions: dict[str, Proposition] = Field(
+        min_length=1, max_length=MAX_CODES["propositions"])
+    channels: dict[str, Channel] = Field(min_length=1, max_length=MAX_CODES["channels"])
     economics: Economics = Economics()
     strategies: dict[str, Strategy] = Field(min_length=1)
     compare: tuple[str, ...] = Field(

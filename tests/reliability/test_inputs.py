@@ -207,3 +207,23 @@ def test_fuzzed_command_lines_never_leave_a_traceback(capsys, tmp_path_factory, 
     err = capsys.readouterr().err
     assert code in (0, 2), err
     assert "Traceback" not in err and "internal error" not in err, err
+
+
+@pytest.mark.parametrize(("design", "parameters", "samples"), [
+    ("grid", {"strategies.segmented.data_quality": {"low": 0.1, "high": 1.0, "levels": 1000},
+              "market.needs_contrast": {"low": 0.0, "high": 1.5, "levels": 1000}}, None),
+    ("lhs", {"strategies.segmented.data_quality": {"low": 0.1, "high": 1.0}}, 100_001),
+    ("sobol", {"strategies.segmented.data_quality": {"low": 0.1, "high": 1.0},
+               "market.needs_contrast": {"low": 0.0, "high": 1.5}}, 65_536),
+])
+def test_sweep_designs_are_bounded(tmp_path, design, parameters, samples):
+    """A design of more than MAX_SWEEP_POINTS points is refused when the file is read (a
+    10^6-point grid, too many lhs samples, a Sobol' sample times (parameters + 2))."""
+    sweep = {"design": design, "parameters": parameters, "replications": 2}
+    if samples:
+        sweep["samples"] = samples
+    path = _scenario_file(tmp_path, yaml.safe_dump({"sweep": sweep}))
+    with pytest.raises(ScenarioError) as err:
+        sim.load_scenario(path)
+    assert err.value.path.startswith("sweep"), str(err.value)
+    assert any(says in err.value.message for says in ("at most", "more than 100,000"))

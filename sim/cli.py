@@ -148,10 +148,14 @@ def _bridge_lines(bridge) -> list[str]:
 def _experiment(out: str, start):
     """Run ``start()`` (an experiment writing to ``out``); on an interrupt or failed runs,
     say what was saved and how to finish, and return the exit code instead of a result."""
+    from .executors import WorkerDied
     from .experiment import ResultStore
 
     try:
         result = start()
+    except WorkerDied as err:
+        print(f"error: {err}", file=sys.stderr)
+        return 1
     except KeyboardInterrupt:
         saved = len(ResultStore(out).done())
         print(f"interrupted: {saved} finished runs are saved in {out}; rerun the same "
@@ -292,7 +296,8 @@ def _experiment_options(p: argparse.ArgumentParser, what: str, default_out: str)
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
                    help="override a scenario value by dotted path (repeatable)")
     p.add_argument("--out", help=f"results folder (default: {default_out})")
-    p.add_argument("--workers", type=int, help="parallel workers (default: all cores)")
+    p.add_argument("--workers", type=int,
+                   help="parallel workers (default and most: the machine's cores)")
     p.add_argument("--executor", choices=("local", "dask"), default="local",
                    help="local process pool, or Dask distributed")
     p.add_argument("--scheduler", help="Dask scheduler address (default: a local cluster)")

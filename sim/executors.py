@@ -5,15 +5,25 @@ scenario, seed and engine a worker needs to run it. Every outcome is stored in t
 folder (:class:`sim.store.ResultStore`) as it arrives, by the worker itself where it can
 see the folder. A failing run comes back as its error, never as an exception, so it cannot
 stop the others; at most twice the workers' jobs are in flight, however many jobs there are.
+
+The local pool's workers end with the process that started them, however it ends; on an
+interrupt they are stopped before the interrupt leaves :func:`execute`, so what is on disk
+is final by then. A worker that dies breaks the pool: :class:`WorkerDied` says so.
 """
 
 from __future__ import annotations
 
 import os
+import signal
+import threading
 import traceback
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from concurrent.futures.process import BrokenProcessPool
+from contextlib import closing
 from dataclasses import dataclass
+from multiprocessing.connection import Connection
+from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 import pandas as pd
@@ -23,6 +33,11 @@ from .scenario import Scenario
 from .store import ResultStore
 
 EXECUTORS = ("local", "dask")
+
+
+class WorkerDied(RuntimeError):
+    """A worker process of the local pool died (killed, out of memory, crashed): the pool
+    cannot go on. The runs finished before are stored; resuming runs the others."""
 
 
 @dataclass(frozen=True, order=True)
@@ -132,20 +147,29 @@ def execute(jobs: list[Job], store: ResultStore, executor: str = "local",
 
     Raises:
         OptionError: an unknown executor.
+        WorkerDied: a worker of the local pool died; the other runs in flight were stopped.
+        KeyboardInterrupt: raised only once the local pool's workers have ended, so the runs
+            stored are all there will be.
     """
     Execution(executor, workers, scheduler)  # checks the executor
-    workers = workers or os.cpu_count() or 1
+    cores = os.cpu_count() or 1
+    workers = workers or cores
     if executor == "dask":  # a cluster's workers may not see this folder: store here
         outcomes = _dask(jobs, workers, scheduler, run)
-    elif workers == 1 or len(jobs) <= 1:
-        outcomes = map(run, jobs)
+    # Locally, more processes than cores or jobs would only compete for the cores.
+    elif (workers := min(workers, cores, len(jobs))) <= 1:
+        outcomes = (run(job) for job in jobs)
     else:
         outcomes = _process_pool(jobs, workers, store.path, run)
-    for outcome in outcomes:
-        if not outcome.stored:
-            store.save(outcome)
-        if progress is not None:
-            progress(1)
+    # An interrupt may arrive here rather than inside the generator: closing it at once
+    # stops its workers now, not whenever the traceback that holds it is released (after
+    # the caller has counted the stored runs).
+    with closing(outcomes):
+        for outcome in outcomes:
+            if not outcome.stored:
+                store.save(outcome)
+            if progress is not None:
+                progress(1)
 
 
 def _bounded(submit: Callable, collect: Callable, jobs: list[Job], window: int,
@@ -158,7 +182,9 @@ def _bounded(submit: Callable, collect: Callable, jobs: list[Job], window: int,
     def start(job: Job) -> Outcome | None:
         try:
             future = submit(job)
-        except Exception:  # noqa: BLE001 - e.g. a pool broken by a dead worker
+        except BrokenProcessPool:  # the pool lost a worker and ended: nothing more can run
+            raise
+        except Exception:  # noqa: BLE001 - e.g. a Dask scheduler that went away
             return Outcome(job.task, error=traceback.format_exc())
         pending.add(future)
         task_of[future] = job.task
@@ -174,7 +200,9 @@ def _bounded(submit: Callable, collect: Callable, jobs: list[Job], window: int,
         for future in done:
             try:
                 yield future.result()
-            except Exception:  # noqa: BLE001 - a worker died or was lost: record, go on
+            except BrokenProcessPool:  # not this run's failure: every run in flight is lost
+                raise
+            except Exception:  # noqa: BLE001 - a Dask worker was lost: record, go on
                 yield Outcome(task_of[future], error=traceback.format_exc())
             del task_of[future]
             nxt = next(queue, None)
@@ -191,14 +219,81 @@ def _process_pool(jobs: list[Job], workers: int, folder: Path,
     # each worker starts without importing it again.
     context = multiprocessing.get_context("forkserver")
     context.set_forkserver_preload(["sim.runner", "sim.executors"])
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        try:
-            yield from _bounded(lambda job: pool.submit(run_and_store, job, folder, run),
-                                lambda pending: wait(pending, return_when=FIRST_COMPLETED),
-                                jobs, 2 * workers)
-        except BaseException:
-            pool.shutdown(wait=False, cancel_futures=True)
-            raise
+    # Only this process holds the write end of ``alive``: it closes when this process ends,
+    # however it ends (see _end_with_parent).
+    alive, alive_end = context.Pipe(duplex=False)
+    pool = ProcessPoolExecutor(max_workers=workers, mp_context=context,
+                               initializer=_end_with_parent, initargs=(alive,))
+    # The pool's own table of its worker processes (not public, hence the default): after a
+    # worker died, it tells how. The table outlives shutdown, which only drops the pool's
+    # reference to it.
+    processes = getattr(pool, "_processes", {})
+    try:
+        yield from _bounded(lambda job: pool.submit(run_and_store, job, folder, run),
+                            lambda pending: wait(pending, return_when=FIRST_COMPLETED),
+                            jobs, 2 * workers)
+    except BrokenProcessPool:
+        # The pool has already stopped the other workers; wait until they have ended, so
+        # the runs counted are all there will be.
+        pool.shutdown(wait=True, cancel_futures=True)
+        saved = len(ResultStore(folder).done())
+        raise WorkerDied(
+            f"a worker process died ({_how_ended(processes.values())}), and the other runs "
+            f"in flight were stopped with it; {saved} finished runs are saved in {folder}; "
+            "rerun the same command with --resume to run only what is missing") from None
+    except BaseException:  # an interrupt, or the caller stopped early
+        # Stop the workers now rather than let them finish their runs and those already
+        # queued (a run can take minutes; --resume reruns the lost ones): closing ``alive``
+        # ends them, and the shutdown waits until they have.
+        alive_end.close()
+        pool.shutdown(wait=True, cancel_futures=True)
+        raise
+    else:
+        pool.shutdown(wait=True)
+    finally:
+        alive_end.close()
+        alive.close()
+
+
+# Why a pipe rather than the parent-death signal (prctl(PR_SET_PDEATHSIG)): a forkserver
+# worker's parent is the forkserver, not the main process, and the forkserver exits only
+# once every worker has ended (each holds the write end of the forkserver's own "alive"
+# pipe), so a death signal tied to it would never come first. Setting the signal in the
+# forkserver would need a preload module with a side effect and would tie the forkserver
+# to whichever thread happened to start it; the spawn start method would make the workers
+# direct children but re-import the engine (about 2 s) in each. The end of file of a pipe
+# whose only writer is the main process needs none of that: it comes however the main
+# process ends, even if it is never reaped or ends before a worker has started (the end of
+# file waits in the pipe), cannot be confused with a recycled pid, and is not Linux-only.
+# Once the workers are gone, the forkserver and the resource tracker lose their last
+# clients and exit by themselves.
+def _end_with_parent(alive: Connection) -> None:
+    """Worker initializer: end this worker as soon as ``alive`` reaches end of file (the
+    process that started the pool ended or closed it); ignore Ctrl-C, which that process
+    handles for the whole pool."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+    def watch() -> None:
+        alive.poll(None)  # nothing is ever sent: this returns at end of file
+        os._exit(1)
+
+    threading.Thread(target=watch, name="end-with-parent", daemon=True).start()
+
+
+def _how_ended(processes: Iterable[BaseProcess]) -> str:
+    """How the worker that broke the pool ended: "killed by signal SIGKILL", "exited with
+    code 3". The pool then terminates the others with SIGTERM, so the one ending otherwise
+    is the culprit."""
+    codes = [p.exitcode for p in processes if p.exitcode is not None]
+    first = next((c for c in codes if c != -signal.SIGTERM), codes[0] if codes else None)
+    if first is None:
+        return "cause unknown"
+    if first >= 0:
+        return f"exited with code {first}"
+    try:
+        return f"killed by signal {signal.Signals(-first).name}"
+    except ValueError:
+        return f"killed by signal {-first}"
 
 
 def _dask(jobs: list[Job], workers: int, scheduler: str | None,

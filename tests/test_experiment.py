@@ -286,9 +286,10 @@ def test_a_comparison_does_not_resume_a_sweep_folder(small, tmp_path):
         monte_carlo(small, out=out, workers=1, replications=2, resume=True)
 
 
-def test_a_dead_worker_is_recorded_as_a_failed_run(small):
-    """A worker that dies (the pool breaks, a Dask worker is lost) fails its run, and
-    submitting to a broken pool fails the runs that could not start; nothing is lost."""
+def test_a_failing_future_is_recorded_as_a_failed_run(small):
+    """A future that fails (a lost Dask worker) fails its run, and submitting to a broken
+    executor fails the runs that could not start; nothing is lost. (A dead worker of the
+    local pool stops the experiment instead: tests/reliability/test_orphans.py.)"""
 
     class Future:
         def __init__(self, job):

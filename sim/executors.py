@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import os
 import signal
+import socket
 import threading
 import traceback
 from collections.abc import Callable, Iterable, Iterator
@@ -96,6 +97,31 @@ class Execution:
         if self.executor not in EXECUTORS:
             raise OptionError(f"must be one of {', '.join(EXECUTORS)}, not "
                               f"{self.executor!r}", "", "executor")
+        if self.executor == "dask" and self.scheduler is not None:
+            _check_scheduler(self.scheduler)
+
+
+SCHEDULER_TIMEOUT = 5.0
+"""Seconds to wait for a Dask scheduler to answer before giving up (Dask's own is 30)."""
+
+
+def _check_scheduler(address: str) -> None:
+    """Raise OptionError unless ``address`` is a reachable ``tcp://host:port`` scheduler
+    (other Dask protocols are left to Dask). Checked before a results folder is claimed,
+    so an unreachable scheduler leaves nothing behind."""
+    scheme, sep, rest = address.partition("://")
+    if not sep:
+        scheme, rest = "tcp", address
+    if scheme != "tcp":
+        return
+    host, colon, port = rest.rpartition(":")
+    if not colon or not port.isdigit() or not host:
+        raise OptionError(f"expected tcp://HOST:PORT, got {address!r}", "", "--scheduler")
+    try:
+        socket.create_connection((host.strip("[]"), int(port)), SCHEDULER_TIMEOUT).close()
+    except OSError as err:
+        raise OptionError(f"cannot reach the Dask scheduler at {address}: "
+                          f"{err.strerror or err}", "", "--scheduler") from None
 
 
 def run_job(job: Job) -> Outcome:
@@ -308,7 +334,13 @@ def _dask(jobs: list[Job], workers: int, scheduler: str | None,
     if scheduler is None:
         cluster = LocalCluster(n_workers=workers, threads_per_worker=1, processes=True,
                                dashboard_address=None)
-    client = Client(scheduler or cluster)
+    try:
+        client = Client(scheduler or cluster, timeout=f"{SCHEDULER_TIMEOUT}s")
+    except (OSError, TimeoutError) as err:
+        if cluster is not None:
+            cluster.close()
+        raise OptionError(f"cannot connect to the Dask scheduler at {scheduler}: {err}", "",
+                          "--scheduler") from None
     try:
         yield from _bounded(
             lambda job: client.submit(run, job, key=f"{job.task.key}-{id(job)}", pure=False),

@@ -227,3 +227,17 @@ def test_sweep_designs_are_bounded(tmp_path, design, parameters, samples):
         sim.load_scenario(path)
     assert err.value.path.startswith("sweep"), str(err.value)
     assert any(says in err.value.message for says in ("at most", "more than 100,000"))
+
+
+@pytest.mark.parametrize(("scheduler", "says"), [
+    ("tcp://127.0.0.1:1", "cannot reach the Dask scheduler"),
+    ("notanaddress", "expected tcp://HOST:PORT"),
+])
+def test_an_unreachable_scheduler_is_bad_input_and_claims_no_folder(capsys, tmp_path,
+                                                                    scheduler, says):
+    """Checked within seconds, before the results folder is claimed: the same command can
+    be run again once the scheduler is up."""
+    code, err = _run(capsys, "run", str(HEADLINE), *TINY, "--executor", "dask",
+                     "--scheduler", scheduler, "--out", str(tmp_path / "o"))
+    assert code == 2 and err.startswith("error: --scheduler: ") and says in err, err
+    assert not (tmp_path / "o").exists()

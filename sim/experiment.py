@@ -187,7 +187,8 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
         OptionError: too few replications, a cap without a target or below the
             replications, an unknown executor or engine.
         ScenarioError: the scenario's own ``simulation.replications`` is below 2.
-        ResultsError: ``out`` holds another experiment (see :meth:`ResultStore.prepare`).
+        ResultsError: ``out`` holds another experiment or is in use by another process,
+            or cannot be used (see :meth:`ResultStore.prepare`).
 
     The charts and ``report.html`` are written by :func:`sim.report.write_report` (the
     command line calls it after this).
@@ -197,12 +198,16 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     store = ResultStore(plan.out)
     store.prepare(manifest("comparison", scenario, plan.seed, plan.replications, engine,
                            command, target_ci=target_ci), resume)
-    with Evaluator(store, {0: scenario}, plan.seed, engine, execution, progress) as evaluator:
-        done = _replicate(evaluator, plan)
-    if done.failures:
-        return ExperimentResult(plan.out, pd.DataFrame(), pd.DataFrame(), done.replications,
-                                done.failures)
-    return _write_tables(store, plan, done)
+    try:
+        with Evaluator(store, {0: scenario}, plan.seed, engine, execution,
+                       progress) as evaluator:
+            done = _replicate(evaluator, plan)
+        if done.failures:
+            return ExperimentResult(plan.out, pd.DataFrame(), pd.DataFrame(),
+                                    done.replications, done.failures)
+        return _write_tables(store, plan, done)
+    finally:
+        store.release()
 
 
 @dataclass(frozen=True)

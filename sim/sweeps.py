@@ -47,7 +47,7 @@ from .experiment import Evaluator
 from .outcomes import OUTCOMES
 from .scenario import Scenario, load_scenario
 from .statistics import METRICS, comparison
-from .store import ResultStore, manifest, update_manifest
+from .store import ResultStore, manifest, read_manifest, update_manifest
 
 CONFIDENCE = 0.95
 """Level of every interval of a sweep."""
@@ -357,7 +357,8 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
     Raises:
         ScenarioError: no sweep block, a point that makes the scenario invalid, or too few
             replications.
-        ResultsError: a results folder that holds something else.
+        ResultsError: a results folder that holds something else, is in use by another
+            process or cannot be used (see :meth:`sim.store.ResultStore.prepare`).
     """
     if not isinstance(scenario, Scenario):
         scenario = load_scenario(scenario)
@@ -381,30 +382,33 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
                            design=spec.model_dump(mode="json"), response=described,
                            points=points_json), resume)
 
-    tasks = sorted((Task(int(p), s, r) for p in runs_of for s in strategies
-                    for r in range(replications)), key=task_order(strategies))
-    with Evaluator(store, runs_of, seed, ENGINE, execution, progress) as evaluator:
-        failures = evaluator.run_missing(tasks)
-    if failures:
-        return SweepResult(out, found.kind, described, replications, found.points,
-                           pd.DataFrame(), pd.DataFrame(), math.nan, failures=failures)
+    try:
+        tasks = sorted((Task(int(p), s, r) for p in runs_of for s in strategies
+                        for r in range(replications)), key=task_order(strategies))
+        with Evaluator(store, runs_of, seed, ENGINE, execution, progress) as evaluator:
+            failures = evaluator.run_missing(tasks)
+        if failures:
+            return SweepResult(out, found.kind, described, replications, found.points,
+                               pd.DataFrame(), pd.DataFrame(), math.nan, failures=failures)
 
-    store.combine(tasks)
-    summaries = pd.read_parquet(out / "summaries.parquet")
-    table, per_point = per_point_tables(summaries, found.points, strategies, spec.outcome)
-    runs = response(summaries, strategies, spec.outcome)
-    means = runs.groupby(level="point").mean().to_numpy()
-    sensitivity = indices(found, means, seed)
-    noise = noise_share(runs)
-    found.points.to_csv(out / "points.csv", index=False)
-    table.to_csv(out / "comparison.csv", index=False)
-    per_point.to_csv(out / "per_point.csv", index=False)
-    sensitivity.to_csv(out / "sensitivity.csv", index=False)
-    charts = write_charts(out, found, point_means(per_point, strategies), sensitivity, noise,
-                          described, difference=len(strategies) > 1)
-    update_manifest(out, noise_share=noise)
-    return SweepResult(out, found.kind, described, replications, found.points, per_point,
-                       sensitivity, noise, charts)
+        store.combine(tasks)
+        summaries = pd.read_parquet(out / "summaries.parquet")
+        table, per_point = per_point_tables(summaries, found.points, strategies, spec.outcome)
+        runs = response(summaries, strategies, spec.outcome)
+        means = runs.groupby(level="point").mean().to_numpy()
+        sensitivity = indices(found, means, seed)
+        noise = noise_share(runs)
+        found.points.to_csv(out / "points.csv", index=False)
+        table.to_csv(out / "comparison.csv", index=False)
+        per_point.to_csv(out / "per_point.csv", index=False)
+        sensitivity.to_csv(out / "sensitivity.csv", index=False)
+        charts = write_charts(out, found, point_means(per_point, strategies), sensitivity, noise,
+                              described, difference=len(strategies) > 1)
+        update_manifest(out, noise_share=noise)
+        return SweepResult(out, found.kind, described, replications, found.points, per_point,
+                           sensitivity, noise, charts)
+    finally:
+        store.release()
 
 
 def _check_resumable(out: Path, resume: bool, points: list[dict]) -> None:
@@ -414,7 +418,7 @@ def _check_resumable(out: Path, resume: bool, points: list[dict]) -> None:
     existing = out / "manifest.json"
     if not (resume and existing.exists()):
         return
-    old = json.loads(existing.read_text())
+    old = read_manifest(existing)
     if old.get("kind") == "sweep" and old.get("points") != points:
         raise ResultsError(f"cannot resume {out}: its design has other points")
 

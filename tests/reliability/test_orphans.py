@@ -16,6 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
+from test_experiment import assert_same_tables
 
 from sim.store import ResultStore
 
@@ -73,19 +74,23 @@ def _wait_until(condition, timeout: float, what: str):
     return value
 
 
+def _command(out: Path) -> list[str]:
+    """A two-worker experiment of about 20 s writing to ``out``."""
+    return [sys.executable, str(ROOT / "run_scenario.py"),
+            str(ROOT / "scenarios" / "gsp_vs_segmented.yaml"), "--out", str(out),
+            "--workers", "2", "--replications", "10", "--quiet",
+            "--set", "market.population=20000", "--set", "market.initial_customers=6000"]
+
+
 @pytest.fixture
 def experiment(tmp_path):
-    """Start a two-worker experiment of about 20 s; yield (process, results folder).
+    """Start the experiment of :func:`_command`; yield (process, results folder).
 
     Whatever of its session is still running at the end is killed, so that a failing test
     leaves nothing behind.
     """
     out = tmp_path / "out"
-    command = [sys.executable, str(ROOT / "run_scenario.py"),
-               str(ROOT / "scenarios" / "gsp_vs_segmented.yaml"), "--out", str(out),
-               "--workers", "2", "--replications", "10", "--quiet",
-               "--set", "market.population=20000", "--set", "market.initial_customers=6000"]
-    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE,
+    process = subprocess.Popen(_command(out), cwd=ROOT, stdout=subprocess.PIPE,
                                stderr=subprocess.PIPE, start_new_session=True)
     try:
         yield process, out
@@ -109,14 +114,22 @@ def _saved(out: Path) -> int:
     return len(ResultStore(out).done())
 
 
-def test_killing_the_command_kills_its_workers(experiment):
+def test_killing_the_command_kills_its_workers_and_resume_finishes_it(experiment, tmp_path):
+    """kill -9 of the command: no process of its tree survives, and --resume then gives
+    tables equal to an uninterrupted run's."""
     process, out = experiment
+    _wait_until(lambda: _saved(out) >= 1, 30, "a first stored run")
     tree = _wait_until(lambda: _tree_once_both_workers_run(process.pid), 30,
                        "two worker processes")
     process.kill()
     process.wait()
     _wait_until(lambda: not _alive(tree), 10,
                 f"the killed command's processes {sorted(tree)} to end")
+    assert _saved(out) < 20
+    subprocess.run([*_command(out), "--resume"], cwd=ROOT, check=True, capture_output=True)
+    reference = tmp_path / "reference"
+    subprocess.run(_command(reference), cwd=ROOT, check=True, capture_output=True)
+    assert_same_tables(out, reference)
 
 
 def test_an_interrupt_counts_what_is_on_disk(experiment):

@@ -148,9 +148,9 @@ def _positions(rows: slice | np.ndarray, which: np.ndarray) -> np.ndarray:
 
 
 def _set_where(rows: slice | np.ndarray, mask: np.ndarray, *writes: tuple[np.ndarray, object]
-               ) -> None:
+               ) -> np.ndarray:
     """For the ``rows`` where ``mask`` holds, set ``array[row] = value`` for each
-    (array, value) in ``writes`` (scalar values).
+    (array, value) in ``writes`` (scalar values); returns those rows' positions.
 
     Writing through the few positions, not ``np.where`` over every row, is what keeps
     rare events (departures, stage changes) cheap."""
@@ -158,6 +158,7 @@ def _set_where(rows: slice | np.ndarray, mask: np.ndarray, *writes: tuple[np.nda
     if pos.size:
         for array, value in writes:
             array[pos] = value
+    return pos
 
 
 def retain(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -252,9 +253,9 @@ def leave(ctx: Context, rows: slice | np.ndarray) -> None:
     at_risk = m.active[rows] & churn.renewal_due(st.tenure[rows], renew)
     gone = churn.churns(churn.probability(st.log_survival[rows], log_m), at_risk,
                         m.u["churn"][rows])
-    _set_where(rows, gone, (st.stage, DEPARTED), (st.departed_month, m.t), (st.products, 0),
-               (st.event, CHURNED))
-    st.departures[_positions(rows, gone)] += 1
+    left = _set_where(rows, gone, (st.stage, DEPARTED), (st.departed_month, m.t),
+                      (st.products, 0), (st.event, CHURNED))
+    st.departures[left] += 1
 
 
 def progress(ctx: Context, rows: slice | np.ndarray) -> None:

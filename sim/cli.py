@@ -22,7 +22,7 @@ import numpy as np
 import yaml
 
 from .errors import DataError, InputError, OptionError, ScenarioError
-from .scenario import json_schema, load_scenario
+from .scenario import json_schema, load_scenario, strategy_warnings
 from .scenario.limits import MAX_REPLICATIONS, MAX_SEED
 
 BAD_INPUT = 2
@@ -69,16 +69,19 @@ def _parse_set(items: Sequence[str]) -> dict:
 
 
 def _load(args) -> object:
+    """The scenario of ``args`` with its --set changes; prints its warnings."""
     scenario = load_scenario(args.scenario)
     changes = _parse_set(args.set)
-    if not changes:
-        return scenario
-    try:
-        return scenario.override(changes)
-    except ScenarioError as err:
-        if err.file is None:  # the bad value came from the command line, not from a file
-            err.file = "--set"
-        raise
+    if changes:
+        try:
+            scenario = scenario.override(changes)
+        except ScenarioError as err:
+            if err.file is None:  # the bad value came from the command line, not a file
+                err.file = "--set"
+            raise
+    for warning in strategy_warnings(scenario):
+        print(f"warning: {warning}", file=sys.stderr)
+    return scenario
 
 
 BRIDGE_TOP = 5

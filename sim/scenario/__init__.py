@@ -53,6 +53,7 @@ from .schema import (
     WordOfMouthParams,
     json_schema,
     monthly_rate,
+    strategy_warnings,
 )
 
 __all__ = [
@@ -62,5 +63,5 @@ __all__ = [
     "NonNegative", "Positive", "Probability", "Proposition", "Real", "SatisfactionParams",
     "Scenario", "ScenarioError", "Segment", "Simulation", "StageWeights", "Strategy", "Sweep",
     "SweepParameter", "Transition", "WordOfMouthParams",
-    "json_schema", "load_scenario", "monthly_rate",
+    "json_schema", "load_scenario", "monthly_rate", "strategy_warnings",
 ]

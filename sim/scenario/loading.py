@@ -18,7 +18,8 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
     """Load and validate a scenario from a YAML file or a mapping.
 
     ``extends: other.yaml`` (relative to the file) deep-merges this file over the other:
-    mappings merge key by key, anything else is replaced.
+    mappings merge key by key, anything else is replaced. Inside a strategy,
+    ``extends: NAME`` does the same over the scenario's strategy ``NAME``.
 
     Raises:
         ScenarioError: for anything wrong with the file or its content.
@@ -27,9 +28,48 @@ def load_scenario(source: str | Path | Mapping[str, Any]) -> Scenario:
         data = copy.deepcopy(dict(source))
         if "extends" in data:
             raise ScenarioError("'extends' needs a scenario file, not a mapping", "extends")
+        _inherit_strategies(data, {}, None)
         return _validate(data, None, {})
     data, lines = _read_with_extends(Path(source), ())
+    _inherit_strategies(data, lines, str(source))
     return _validate(data, str(source), lines)
+
+
+def _inherit_strategies(data: dict, lines: dict, file: str | None) -> None:
+    """Resolve ``extends: NAME`` inside ``data``'s strategies, in place: the strategy gets
+    NAME's keys (after NAME's own ``extends``), deep-merged under its own. An inherited key
+    keeps the line of the key it came from."""
+    strategies = data.get("strategies")
+    if not isinstance(strategies, dict):
+        return
+    done: dict[str, object] = {}
+
+    def resolve(name: str, chain: tuple[str, ...]):
+        body = strategies[name]
+        if name in done or not isinstance(body, dict) or "extends" not in body:
+            return done.setdefault(name, body)
+        path = f"strategies.{name}.extends"
+        where = lines.pop(path, (file, None))
+        parent = body["extends"]
+        if not isinstance(parent, str) or parent not in strategies:
+            known = ", ".join(n for n in strategies if n != name)
+            raise ScenarioError(f"no strategy named {parent!r} to extend (known: {known})",
+                                path, *where)
+        if parent in (*chain, name):
+            cycle = " -> ".join((*chain, name, parent))
+            raise ScenarioError(f"strategies extend one another in a cycle: {cycle}", path,
+                                *where)
+        base = resolve(parent, (*chain, name))
+        own = {key: value for key, value in body.items() if key != "extends"}
+        prefix = f"strategies.{parent}."
+        for key, where_from in list(lines.items()):
+            if key.startswith(prefix):
+                lines.setdefault(f"strategies.{name}.{key[len(prefix):]}", where_from)
+        done[name] = _deep_merge(base, own) if isinstance(base, dict) else own
+        return done[name]
+
+    for name in list(strategies):
+        strategies[name] = resolve(name, ())
 
 
 def _read_with_extends(path: Path, chain: tuple[Path, ...]) -> tuple[dict, dict]:

@@ -580,6 +580,48 @@ class Scenario(_Frozen):
         return _validate(data, self._source, lines)
 
 
+LEVER_DEFAULTS = ("budgets.acquisition", "budgets.retention", "budgets.development",
+                  "budgets.winback", "analytics_cost", "sales_centre", "priority_share",
+                  "transition.one_off_cost", "transition.months")
+"""Strategy keys whose default (no spend, no cost, no switch) is rarely meant when the
+baseline sets them: a compared strategy that leaves one unset gets a warning."""
+
+
+def strategy_warnings(scenario: Scenario) -> list[str]:
+    """One line per key of :data:`LEVER_DEFAULTS` that a compared strategy leaves at its
+    default while the baseline (``compare[0]``) has another value: the classic slip of a
+    new strategy written from scratch rather than with ``extends: BASELINE``."""
+    base_name = scenario.compare[0]
+    base = scenario.strategies[base_name]
+    out = []
+    for name in scenario.compare[1:]:
+        strategy = scenario.strategies[name]
+        # What to start from: a written-out strategy of the same kind, else the baseline.
+        alike = [other for other, s in scenario.strategies.items()
+                 if other != name and s.kind == strategy.kind]
+        start = alike[0] if alike else base_name
+        for dotted in LEVER_DEFAULTS:
+            group, _, key = dotted.rpartition(".")
+            owner = getattr(strategy, group) if group else strategy
+            if (not group or group in strategy.model_fields_set) \
+                    and key in owner.model_fields_set:
+                continue                          # written in the file (or inherited)
+            mine, theirs = _attribute(strategy, dotted), _attribute(base, dotted)
+            if mine != theirs:
+                file, line = scenario._lines.get(f"strategies.{name}", (scenario._source, None))
+                where = f"{file}:{line}: " if file and line else (f"{file}: " if file else "")
+                out.append(f"{where}strategies.{name}.{dotted}: left at its default {mine!r} "
+                           f"while the baseline '{base_name}' has {theirs!r}; set it, or start "
+                           f"the strategy from another with `extends: {start}`")
+    return out
+
+
+def _attribute(model: BaseModel, dotted: str):
+    for part in dotted.split("."):
+        model = getattr(model, part)
+    return model
+
+
 def _validate(data: dict, file: str | None, lines: dict) -> Scenario:
     """The :class:`Scenario` of ``data``, remembering its raw data, file and key lines.
 
@@ -608,4 +650,8 @@ def json_schema() -> dict:
     schema = Scenario.model_json_schema()
     schema["properties"]["extends"] = {
         "type": "string", "description": "Base scenario file this one overrides."}
+    schema["$defs"]["Strategy"]["properties"]["extends"] = {
+        "type": "string", "description": "Strategy of this scenario whose keys this one "
+                                         "starts from (deep-merged under its own)."}
+    schema["$defs"]["Strategy"]["required"] = []   # all may come from the extended strategy
     return schema

@@ -12,7 +12,7 @@ from __future__ import annotations
 import argparse
 import json
 import math
-import re
+import shlex
 import sys
 import traceback
 from collections.abc import Sequence
@@ -24,6 +24,7 @@ import yaml
 from .errors import DataError, InputError, OptionError, ScenarioError
 from .scenario import json_schema, load_scenario, strategy_warnings
 from .scenario.limits import MAX_REPLICATIONS, MAX_SEED
+from .store import default_folder
 
 BAD_INPUT = 2
 MAX_WORKERS = 1024
@@ -45,12 +46,6 @@ EXPERIMENT_BOUNDS = {"replications": (2, MAX_REPLICATIONS), "workers": (1, MAX_W
 """Bounds of the options shared by cvm run and cvm sweep (the local pool also never starts
 more workers than the machine has cores or the experiment has runs)."""
 
-
-def default_out(name: str, suffix: str = "") -> str:
-    """The default results folder of a scenario named ``name``: under ``results/``, the
-    name reduced to letters, digits, ``.``, ``_`` and ``-`` (a name is text, never a path)."""
-    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:100] or "experiment"
-    return str(Path("results") / (safe + suffix))
 
 
 def _parse_set(items: Sequence[str]) -> dict:
@@ -205,13 +200,13 @@ def cmd_run(args) -> int:
         if args.max_replications < least:
             raise OptionError(f"must be at least the replications ({least})", "",
                               "--max-replications")
-    out = args.out or default_out(scenario.name)
+    out = args.out or str(default_folder(scenario.name))
     result = _experiment(out, lambda: monte_carlo(
         scenario, replications=args.replications, seed=args.seed, out=out,
         workers=args.workers, executor=args.executor, scheduler=args.scheduler,
         engine=args.engine, resume=args.resume, target_ci=args.target_ci,
         max_replications=args.max_replications, progress=not args.quiet,
-        command=" ".join(["cvm", "run", *sys.argv[1:]])))
+        command=args.command_line))
     if isinstance(result, int):
         return result
     from .report import write_report
@@ -237,11 +232,11 @@ def cmd_sweep(args) -> int:
 
     scenario = _load(args)
     _check_range(args, EXPERIMENT_BOUNDS)
-    out = args.out or default_out(scenario.name, "-sweep")
+    out = args.out or str(default_folder(scenario.name, "-sweep"))
     result = _experiment(out, lambda: sweep(
         scenario, out=out, replications=args.replications, workers=args.workers,
         executor=args.executor, scheduler=args.scheduler, resume=args.resume,
-        progress=not args.quiet, command=" ".join(["cvm", "sweep", *sys.argv[1:]])))
+        progress=not args.quiet, command=args.command_line))
     if isinstance(result, int):
         return result
     print(format_sweep(result, scenario))
@@ -359,9 +354,13 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: Sequence[str] | None = None) -> int:
-    """Entry point of the ``cvm`` console script; returns the exit code."""
+def main(argv: Sequence[str] | None = None, command: str | None = None) -> int:
+    """Entry point of the ``cvm`` console script; returns the exit code.
+
+    ``command`` is the command line to record in results (default ``cvm`` and ``argv``)."""
+    argv = sys.argv[1:] if argv is None else list(argv)
     args = build_parser().parse_args(argv)
+    args.command_line = command or shlex.join(["cvm", *argv])
     try:
         return args.func(args)
     except InputError as err:

@@ -59,6 +59,8 @@ from .statistics import (
 from .store import (
     TABLES,
     ResultStore,
+    call_line,
+    default_folder,
     manifest,
     scenario_hash,
     update_manifest,
@@ -181,7 +183,7 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
             difference is below this (currency), or ``max_replications`` is reached.
         max_replications: Cap for ``target_ci`` (default 10 × replications).
         progress: Show a progress bar on standard error.
-        command: The command line recorded in the manifest.
+        command: The command line recorded in the manifest (default: this call).
 
     Raises:
         OptionError: too few replications, a cap without a target or below the
@@ -194,6 +196,10 @@ def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int |
     command line calls it after this).
     """
     plan = _plan(scenario, replications, seed, out, engine, target_ci, max_replications)
+    command = command or call_line(
+        "sim.monte_carlo", repr(scenario.name or "scenario"), replications=replications,
+        seed=seed, out=out, workers=workers, executor=executor, scheduler=scheduler,
+        engine=engine, resume=resume, target_ci=target_ci, max_replications=max_replications)
     execution = Execution(executor, workers, scheduler)
     store = ResultStore(plan.out)
     store.prepare(manifest("comparison", scenario, plan.seed, plan.replications, engine,
@@ -256,7 +262,7 @@ def _plan(scenario: Scenario, replications: int | None, seed: int | None,
         raise OptionError(f"must be one of {', '.join(ENGINES)}, not {engine!r}", "",
                           "engine")
     cap = 10 * replications if max_replications is None else max_replications
-    out = Path(out) if out else Path("results") / (scenario.name or "experiment")
+    out = Path(out) if out else default_folder(scenario.name)
     return _Plan(list(scenario.compare), seed, replications, cap, target_ci, out)
 
 

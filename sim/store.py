@@ -16,6 +16,7 @@ import hashlib
 import json
 import os
 import platform
+import re
 import secrets
 import shutil
 import socket
@@ -48,6 +49,22 @@ PARTIAL = ".partial"
 """Ending of a file or run folder being written (see :func:`_temporary`)."""
 STALE = ".stale"
 """Ending of a stale lock being taken over."""
+
+
+def default_folder(name: str, suffix: str = "") -> Path:
+    """The default results folder of a scenario named ``name``: under ``results/``, the
+    name reduced to letters, digits, ``.``, ``_`` and ``-`` (a name is text, never a
+    path)."""
+    safe = re.sub(r"[^A-Za-z0-9._-]+", "_", name).strip("._")[:100] or "experiment"
+    return Path("results") / (safe + suffix)
+
+
+def call_line(function: str, *args: str, **kwargs) -> str:
+    """How a Python call is recorded in a manifest: ``function(args, key=value, ...)`` with
+    the keyword arguments that were given (not None)."""
+    given = [*args, *(f"{k}={(str(v) if isinstance(v, Path) else v)!r}"
+                      for k, v in kwargs.items() if v is not None)]
+    return f"{function}({', '.join(given)})"
 
 
 class Keyed(Protocol):

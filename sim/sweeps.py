@@ -47,7 +47,14 @@ from .experiment import Evaluator
 from .outcomes import OUTCOMES
 from .scenario import Scenario, load_scenario
 from .statistics import METRICS, comparison
-from .store import ResultStore, manifest, read_manifest, update_manifest
+from .store import (
+    ResultStore,
+    call_line,
+    default_folder,
+    manifest,
+    read_manifest,
+    update_manifest,
+)
 
 CONFIDENCE = 0.95
 """Level of every interval of a sweep."""
@@ -352,7 +359,7 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
         workers, executor, scheduler: Where runs execute (see :func:`sim.executors.execute`).
         resume: Finish the sweep already in ``out``, running only the missing runs.
         progress: Show a progress bar on standard error.
-        command: The command line recorded in the manifest.
+        command: The command line recorded in the manifest (default: this call).
 
     Raises:
         ScenarioError: no sweep block, a point that makes the scenario invalid, or too few
@@ -372,12 +379,15 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
     strategies = list(scenario.compare)
     found = design(scenario)
     runs_of = {p: point_scenario(scenario, found.points, p) for p in found.points["point"]}
-    out = Path(out) if out else Path("results") / f"{scenario.name or 'experiment'}-sweep"
+    out = Path(out) if out else default_folder(scenario.name, "-sweep")
     described = describe_response(strategies, spec.outcome)
     # Exact values (to_json would round them to 10 digits), as they read back from JSON.
     points_json = json.loads(json.dumps(found.points.to_dict("records")))
     _check_resumable(out, resume, points_json)
     store = ResultStore(out)
+    command = command or call_line(
+        "sim.sweep", repr(scenario.name or "scenario"), out=out, replications=replications,
+        workers=workers, executor=executor, scheduler=scheduler, resume=resume)
     store.prepare(manifest("sweep", scenario, seed, replications, ENGINE, command,
                            design=spec.model_dump(mode="json"), response=described,
                            points=points_json), resume)

@@ -19,6 +19,7 @@ import sim
 from sim import cli
 from sim.errors import ScenarioError
 from sim.scenario.limits import MAX_EXTENDS, MAX_MONEY, MAX_SEED
+from sim.store import default_folder
 
 ROOT = Path(__file__).resolve().parents[2]
 HEADLINE = ROOT / "scenarios" / "gsp_vs_segmented.yaml"
@@ -126,7 +127,7 @@ def test_never_ending_and_folder_inputs(tmp_path):
 @pytest.mark.parametrize("name", ["/some/dir", "../../x", "a b/c\\d", "", "..", "x" * 500,
                                   "bell\x07"])
 def test_default_results_folder_is_always_under_results(name):
-    out = Path(cli.default_out(name))
+    out = default_folder(name)
     assert out.parts[0] == "results" and len(out.parts) == 2, out
     assert out.name not in {"", ".", ".."} and len(out.name) <= 100
     assert set(out.name) <= set("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"

@@ -47,26 +47,54 @@ EXPERIMENT_BOUNDS = {"replications": (2, MAX_REPLICATIONS), "workers": (1, MAX_W
 more workers than the machine has cores or the experiment has runs)."""
 
 
-
-def _parse_set(items: Sequence[str]) -> dict:
-    """``["a.b=3", "c=x"]`` → ``{"a.b": 3, "c": "x"}``; values are read as YAML scalars."""
+def _parse_set(items: Sequence[str], scenario) -> dict:
+    """``["a.b=3", "c=x", "d*=0.67", "e+=2"]`` → ``{"a.b": 3, "c": "x", "d": ..., "e": ...}``:
+    values are read as YAML scalars; ``KEY*=X`` and ``KEY+=X`` scale or shift the
+    scenario's value (see :func:`_relative`)."""
     out = {}
     for item in items:
         key, sep, value = item.partition("=")
-        if not sep or not key.strip():
-            raise OptionError(f"expected KEY=VALUE, got {item!r}", "", "--set")
+        op = key[-1:] if key[-1:] in ("*", "+") else ""
+        key = key[:len(key) - len(op)].strip()
+        if not sep or not key:
+            raise OptionError(f"expected KEY=VALUE, KEY*=X or KEY+=X, got {item!r}", "",
+                              "--set")
         try:
-            out[key.strip()] = yaml.safe_load(value)
+            value = yaml.safe_load(value)
         except yaml.YAMLError:
-            raise OptionError(f"cannot read the value {value!r}", key.strip(),
-                                "--set") from None
+            raise OptionError(f"cannot read the value {value!r}", key, "--set") from None
+        if op:
+            if isinstance(value, bool) or not isinstance(value, int | float) \
+                    or not math.isfinite(value):
+                raise OptionError(f"{key}{op}= needs a number, got {value!r}", key, "--set")
+            try:
+                current = scenario.value(key)
+            except ScenarioError as err:
+                err.file = "--set"
+                raise
+            value = _relative(current, op, value, key)
+        out[key] = value
     return out
+
+
+def _relative(current, op: str, x: float, key: str):
+    """``current`` × x (op ``*``) or + x (op ``+``): numbers, and every number of a list or
+    mapping (e.g. each hour's staffing); whole numbers are rounded to the nearest."""
+    if isinstance(current, dict):
+        return {k: _relative(v, op, x, f"{key}.{k}") for k, v in current.items()}
+    if isinstance(current, list | tuple):
+        return [_relative(v, op, x, f"{key}.{i}") for i, v in enumerate(current)]
+    if isinstance(current, bool) or not isinstance(current, int | float):
+        raise OptionError(f"{key} holds {current!r}, not a number to change by {op}", key,
+                          "--set")
+    changed = current * x if op == "*" else current + x
+    return round(changed) if isinstance(current, int) else changed
 
 
 def _load(args) -> object:
     """The scenario of ``args`` with its --set changes; prints its warnings."""
     scenario = load_scenario(args.scenario)
-    changes = _parse_set(args.set)
+    changes = _parse_set(args.set, scenario)
     if changes:
         try:
             scenario = scenario.override(changes)
@@ -292,7 +320,8 @@ def _experiment_options(p: argparse.ArgumentParser, what: str, default_out: str)
     p.add_argument("--replications", type=int,
                    help="replications per strategy (and sweep point; default: the file's)")
     p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a scenario value by dotted path (repeatable)")
+                   help="override a scenario value by dotted path (repeatable); KEY*=X scales "
+                        "and KEY+=X shifts it")
     p.add_argument("--out", help=f"results folder (default: {default_out})")
     p.add_argument("--workers", type=int,
                    help="parallel workers (default and most: the machine's cores)")

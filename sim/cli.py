@@ -240,6 +240,7 @@ def cmd_run(args) -> int:
     from .report import write_report
 
     write_report(result.path)
+    extra = _spreadsheets(result.path, args.xlsx, args.csv)
     strategies = list(scenario.compare)
     print(f"{scenario.name or args.scenario}: {result.replications} replications × "
           f"{len(strategies)} strategies, seed {result.summaries['seed'].iloc[0]}, "
@@ -250,8 +251,25 @@ def cmd_run(args) -> int:
     print(format_comparison(result.comparison, strategies, top, result.payback))
     if result.stopped_because:
         print(result.stopped_because)
-    print(f"results: {result.path}/ (report.html, comparison.csv, Parquet tables)")
+    print(f"results: {result.path}/ (report.html, comparison.csv, Parquet tables{extra})")
     return 0
+
+
+def _spreadsheets(folder: Path, xlsx: bool, csv: bool) -> str:
+    """Write the workbook and CSV twins asked for; returns what to add to the results line."""
+    from .exports import write_csv_twins, write_workbook
+
+    added = ""
+    if xlsx:
+        _, left_out = write_workbook(folder)
+        added += ", results.xlsx"
+        if left_out:
+            print(f"note: {', '.join(left_out)} exceed an Excel sheet's rows; they are in "
+                  "Parquet (and CSV with --csv) only", file=sys.stderr)
+    if csv:
+        write_csv_twins(folder)
+        added += ", a CSV of every Parquet table"
+    return added
 
 
 def cmd_sweep(args) -> int:
@@ -355,6 +373,10 @@ def build_parser() -> argparse.ArgumentParser:
                         "CI half-width below X (currency)")
     p.add_argument("--max-replications", type=int,
                    help="cap for --target-ci (default: 10 × replications)")
+    p.add_argument("--xlsx", action="store_true",
+                   help="also write results.xlsx: comparison, bridge, payback and every table")
+    p.add_argument("--csv", action="store_true",
+                   help="also write a CSV next to every Parquet table")
     p.set_defaults(func=cmd_run)
     p = command("sweep", "vary scenario keys by the scenario's sweep block and analyse how "
                          "the strategies' result responds")

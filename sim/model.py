@@ -163,9 +163,9 @@ class CVMModel(mesa.Model):
         needed."""
         if name not in groups:
             st, active = self.ctx.state, self.ctx.month.active
-            mask = {"active": active, "outside": ~active,
-                    "active_or_new": active | (st.event >= ACQUIRED)}[name]
-            groups[name] = np.flatnonzero(mask)
+            masks = {"active": lambda: active, "outside": lambda: ~active,
+                     "active_or_new": lambda: active | (st.event >= ACQUIRED)}
+            groups[name] = np.flatnonzero(masks[name]())   # only the group asked for
         return groups[name]
 
     def step(self) -> None:

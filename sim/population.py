@@ -156,10 +156,11 @@ def new_theta(tables: Tables, segment: np.ndarray, u: np.ndarray) -> np.ndarray:
     # Below 1: a uniform rescaled in single precision can round up to 1 (θ would be 1).
     u = np.minimum(u.astype(float), 1.0 - 1e-9)
     theta = tables.churn_constant[segment]
-    for s in np.unique(segment[np.isnan(theta)]):
+    for s in np.flatnonzero(np.isnan(tables.churn_constant)):
         mine = segment == s
-        theta[mine] = beta_quantile(float(tables.churn_alpha[s]), float(tables.churn_beta[s]),
-                                    u[mine])
+        if mine.any():
+            theta[mine] = beta_quantile(float(tables.churn_alpha[s]),
+                                        float(tables.churn_beta[s]), u[mine])
     return theta
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from .codes import months_since
 
 PRODUCT_LEVELS = 4
 TENURE_EDGES = np.array([3, 6, 12, 24, 48])
@@ -41,18 +40,23 @@ def levels(n_propositions: int) -> np.ndarray:
     return np.stack(np.unravel_index(np.arange(int(np.prod(shape))), shape), axis=1)
 
 
-# Levels by lookup: a table indexed by tenure (int16, so at most 32,767) or by months since
-# the last complaint (capped), ten times cheaper than searching the edges for every customer.
-_TENURE_LEVEL = np.searchsorted(TENURE_EDGES, np.arange(2**15), side="right").astype(np.int16)
-_COMPLAINT_LEVEL = np.searchsorted(COMPLAINT_EDGES, np.arange(COMPLAINT_EDGES[-1] + 1),
-                                   side="right").astype(np.int16)
+def _count(conditions, shape: tuple[int, ...]) -> np.ndarray:
+    """How many of the boolean ``conditions`` (arrays of ``shape``) hold at each element, in
+    int16. Levels counted from a comparison per edge cost less than searching the edges or
+    a table lookup for every customer."""
+    level = np.zeros(shape, dtype=np.int16)
+    for condition in conditions:
+        level += condition
+    return level
 
 
 def complaint_level(month: int, last_complaint: np.ndarray) -> np.ndarray:
-    """Complaint level (0 = last month ... 3 = long ago or never) at the start of ``month``.
-    A complaint never made is stamped NEVER, the most negative month: as long ago as can be."""
-    since = np.minimum(months_since(month, last_complaint), COMPLAINT_EDGES[-1])
-    return _COMPLAINT_LEVEL.take(since)
+    """Complaint level (0 = last month ... 3 = long ago or never) at the start of ``month``:
+    how many of :data:`COMPLAINT_EDGES` the months since the last complaint reach, i.e.
+    for how many edges the stamp is at most ``month`` − edge. A complaint never made is
+    stamped NEVER, the most negative month: as long ago as can be."""
+    return _count((last_complaint <= month - int(edge) for edge in COMPLAINT_EDGES),
+                  last_complaint.shape)
 
 
 def cells(proposition: np.ndarray, products: np.ndarray, tenure: np.ndarray,
@@ -60,8 +64,9 @@ def cells(proposition: np.ndarray, products: np.ndarray, tenure: np.ndarray,
     """Cell code of each customer at the start of ``month`` (int16)."""
     product_level = np.clip(products.astype(np.int16) - 1, 0, PRODUCT_LEVELS - 1)
     n_tenure, n_complaint = len(TENURE_EDGES) + 1, len(COMPLAINT_EDGES) + 1
+    tenure_level = _count((tenure >= int(edge) for edge in TENURE_EDGES), tenure.shape)
     code = ((np.maximum(proposition, 0).astype(np.int16) * PRODUCT_LEVELS + product_level)
-            * n_tenure + _TENURE_LEVEL.take(tenure)) * n_complaint
+            * n_tenure + tenure_level) * n_complaint
     return code + complaint_level(month, last_complaint)
 
 

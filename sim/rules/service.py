@@ -10,6 +10,7 @@ times the normal staff).
 
 from __future__ import annotations
 
+import functools
 import math
 
 import numpy as np
@@ -48,12 +49,16 @@ def within_channel(u: np.ndarray, channel_cdf: np.ndarray, segment: np.ndarray,
 _BELOW_ONE = np.nextafter(1.0, 0.0)
 
 
+@functools.lru_cache(maxsize=64)
 def contact_states(n_channels: int) -> tuple[np.ndarray, np.ndarray]:
     """(channel, served) of every contact state code: 0 no contact, 2c + 1 channel c
-    answered in time, 2c + 2 channel c not in time."""
+    answered in time, 2c + 2 channel c not in time. Made once per channel count (the
+    month's development table asks every month); read-only."""
     channel = np.concatenate(([NO_CONTACT], np.repeat(np.arange(n_channels), 2)))
     served = np.concatenate(([False], np.tile([True, False], n_channels)))
-    return channel.astype(np.int8), served
+    channel, served = channel.astype(np.int8), served
+    channel.flags.writeable = served.flags.writeable = False
+    return channel, served
 
 
 def contact_state(channel: np.ndarray, served: np.ndarray) -> np.ndarray:

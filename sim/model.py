@@ -157,13 +157,16 @@ class CVMModel(mesa.Model):
             getattr(phases, phase)(self.ctx, rows)
 
     def _group(self, name: str, groups: dict[str, np.ndarray]) -> np.ndarray:
-        """Rows of group ``name`` this month. Prospects, departed customers (both found at
-        the month's start) and those who contacted (found after contact) are in ``groups``;
-        the groups defined by who was a customer at the month's start are found when first
-        needed."""
+        """Rows of group ``name`` this month. Those who contacted (found after contact) are
+        in ``groups``; the other groups are found when first needed. Nobody becomes a
+        prospect before acquire, and customers who left this month are not yet eligible
+        for win-back, so the prospects and departed found then are the month's groups."""
         if name not in groups:
             st, active = self.ctx.state, self.ctx.month.active
+            stage = st.stage
             masks = {"active": lambda: active, "outside": lambda: ~active,
+                     "prospects": lambda: stage == PROSPECT,
+                     "departed": lambda: stage == DEPARTED,
                      "active_or_new": lambda: active | (st.event >= ACQUIRED)}
             groups[name] = np.flatnonzero(masks[name]())   # only the group asked for
         return groups[name]
@@ -202,9 +205,7 @@ class CVMModel(mesa.Model):
         ctx, st = self.ctx, self.ctx.state
         st.reset_month()
         active = is_active(st.stage)
-        # Groups of the phases not in phases.WHOLE_ARRAY (serve's is found after contact).
-        groups = {"prospects": np.flatnonzero(st.stage == PROSPECT),
-                  "departed": np.flatnonzero(st.stage == DEPARTED)}
+        groups: dict[str, np.ndarray] = {}   # serve's group is found after contact
         decisions = self.firm.decide(active, t)
         ctx.month = phases.Month(t=t, u=self._draws.draw(), decisions=decisions,
                                  discount=self._discount ** t, active=active,

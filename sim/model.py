@@ -105,7 +105,8 @@ class CVMModel(mesa.Model):
         state = initial_state(scenario, tables, stream(seed, replication, SETUP),
                               plan.data_quality, plan.offer, plan.pull, start_month=-warmup)
         self.ctx = phases.Context(state=state, scenario=scenario, tables=tables, plan=plan,
-                                  experience=phases.experience_table(scenario, tables))
+                                  experience=phases.experience_table(scenario, tables),
+                                  contribution=phases.contribution_table(scenario, tables))
         self.firm = Firm(self, plan, len(tables.proposition_names))
         self._draws = MonthlyDraws(seed, replication, scenario.market.population)
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
@@ -211,6 +212,7 @@ class CVMModel(mesa.Model):
                                  discount=self._discount ** t, active=active,
                                  migrate_all=0 < t == self.migration_end)
         ctx.month.development = phases.development_table(ctx)
+        ctx.month.programme_cost = phases.programme_cost_table(ctx)
         return groups
 
     def _serve_levels(self, groups: dict[str, np.ndarray]) -> None:

@@ -42,7 +42,7 @@ from .rules import winback as winback_rule
 from .rules.blend import select
 from .scenario import Scenario
 from .strategies import Decisions, Plan
-from .tables import Tables, by_holding
+from .tables import Tables
 
 GROUP_OF_PHASE: dict[str, str] = {
     "retain": "active", "contact": "active", "serve": "contacted", "migrate": "active",
@@ -77,6 +77,7 @@ class Month:
     service_level: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))  # (C, pools)
     adopter_share: float = 0.0
     development: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (T, stages, C+1)
+    programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, 2)
     adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, L)
     return_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
 
@@ -90,6 +91,7 @@ class Context:
     tables: Tables
     plan: Plan
     experience: np.ndarray     # month's experience by (segment·proposition, contact, programme)
+    contribution: np.ndarray   # margin less contact cost by (holding, products, contact)
     month: Month | None = None
 
 
@@ -135,6 +137,22 @@ def development_table(ctx: Context) -> np.ndarray:
         dev.base_rate, ctx.month.decisions.development_reach[:, None, None],
         dev.campaign_response, sales[:, None, :],
         t.development_stage_multiplier[None, :, None])
+
+
+def programme_cost_table(ctx: Context) -> np.ndarray:
+    """This month's programme costs a current customer causes, by (value tier, in the
+    retention programme): the development campaign's cost per customer of the tier, plus
+    the retention contact's."""
+    return (ctx.month.decisions.development_cost[:, None]
+            + np.array([0.0, ctx.scenario.economics.cost_per_retention]))
+
+
+def contribution_table(scenario: Scenario, tables: Tables) -> np.ndarray:
+    """(S·P, K+1, contact states) a month's margin of a holding less the cost of the
+    month's contact (see :func:`sim.rules.service.contact_states`)."""
+    channel, _ = service.contact_states(len(tables.channel_names))
+    margin = tables.margin.reshape(-1, tables.margin.shape[2])
+    return margin[:, :, None] - tables.contact_cost.take(channel)[None, None, :]
 
 
 def _by_segment_label(table: np.ndarray, segment: np.ndarray, label: np.ndarray) -> np.ndarray:
@@ -195,10 +213,9 @@ def serve(ctx: Context, rows: slice | np.ndarray) -> None:
     made = channel >= 0
     state = service.contact_state(channel, served) * made
     st.contact[rows] = state
-    cost = t.contact_cost.take(channel)
-    st.service_cost[rows] = cost
-    # The firm's records: when each customer last called, and last waited too long.
-    st.contact_spend[rows] += cost
+    # The firm's records: what each customer's contacts cost, when they last called, and
+    # when they last waited too long.
+    st.contact_spend[rows] += t.contact_cost.take(channel)
     _set_where(rows, made, (st.last_contact, m.t))
     _set_where(rows, made & ~served, (st.last_complaint, m.t))
 
@@ -343,13 +360,13 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
     """Add the month's discounted contribution (margin less contact costs) less the
     programme costs each customer caused to their value, and age customers by a month.
     (The month's revenue and delivery costs are booked from the holdings at its end.)"""
-    st, t, m = ctx.state, ctx.tables, ctx.month
+    st, m = ctx.state, ctx.month
     active = is_active(st.stage[rows])
-    margin = by_holding(t.margin, st.holding[rows], st.products[rows])
-    programmes = (m.decisions.development_cost.take(st.tier[rows])
-                  + st.in_programme[rows] * ctx.scenario.economics.cost_per_retention)
-    st.value[rows] += (margin - st.service_cost[rows]
-                       - programmes * m.active[rows]) * m.discount
+    contribution = ctx.contribution.ravel().take(flat_index(
+        (st.holding[rows], st.products[rows], st.contact[rows]), ctx.contribution.shape))
+    programmes = m.programme_cost.ravel().take(flat_index(
+        (st.tier[rows], st.in_programme[rows]), m.programme_cost.shape))
+    st.value[rows] += (contribution - programmes * m.active[rows]) * m.discount
     st.tenure[rows] += active
     st.customer_months[rows] += active
     st.months_in_stage[rows] += active | m.active[rows]

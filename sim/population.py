@@ -55,16 +55,15 @@ class CustomerState:
     #                               answered within target, 2c + 2 channel c not in time
     in_programme: np.ndarray      # bool, in a retention programme this month
     event: np.ndarray             # int8, this month's event (see EVENTS)
-    service_cost: np.ndarray      # float64, this month's contact cost (currency)
     # Accumulated:
     value: np.ndarray             # float64, discounted (to month 0) net contribution of the
     #                               current (or last) relationship: margin less contact and
     #                               programme costs (currency)
 
     def reset_month(self) -> None:
-        """Clear the per-month fields (contact, service, programme, event, contact cost)."""
+        """Clear the per-month fields (contact, service, programme, event)."""
         self.channel.fill(NO_CONTACT)
-        for name in ("pool", "contact", "in_programme", "event", "service_cost"):
+        for name in ("pool", "contact", "in_programme", "event"):
             getattr(self, name).fill(0)
 
     def __len__(self) -> int:
@@ -146,7 +145,7 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
         last_contact=never(), last_complaint=never(), score_cell=zeros(np.int16),
         channel=np.full(n, NO_CONTACT, dtype=np.int8), pool=zeros(np.int8),
         contact=zeros(np.int8), in_programme=zeros(bool), event=zeros(np.int8),
-        service_cost=zeros(), value=zeros(),
+        value=zeros(),
     )
 
 

@@ -17,7 +17,6 @@ from dataclasses import dataclass
 
 import numpy as np
 
-
 PRODUCT_LEVELS = 4
 TENURE_EDGES = np.array([3, 6, 12, 24, 48])
 COMPLAINT_EDGES = np.array([2, 4, 13])

@@ -27,7 +27,7 @@ def check_month(model: sim.CVMModel) -> None:
         row["revenue"] - sum(row[line] for line in COST_LINES), rel=1e-12, abs=1e-6)
     assert row["costs"] == pytest.approx(sum(row[line] for line in COST_LINES), rel=1e-12)
     assert min(row[line] for line in COST_LINES) >= 0
-    for name in ("theta", "log_survival", "satisfaction", "service_cost", "value"):
+    for name in ("theta", "log_survival", "satisfaction", "value"):
         assert np.isfinite(getattr(state, name)).all(), name
     probabilities = {
         "satisfaction": state.satisfaction, "theta": state.theta,

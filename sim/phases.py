@@ -56,7 +56,7 @@ customer at the start, or customers at the start or the end of the month."""
 
 WHOLE_ARRAY: frozenset[str] = frozenset({
     "retain", "contact", "migrate", "experience", "develop", "leave", "progress", "acquire",
-    "win_back", "turn_over", "account"})
+    "turn_over", "account"})
 """Phases the vectorized engine runs on every row rather than on its group's rows: their
 group is a large part of the population, and arithmetic on whole arrays of narrow codes
 costs less than gathering and scattering the group's rows (a gather costs about as much

@@ -107,6 +107,14 @@ def _load(args) -> object:
     return scenario
 
 
+def market_size(scenario) -> str:
+    """The scenario's market in words (see :func:`sim.formatting.format_market`)."""
+    from .formatting import format_market
+
+    m = scenario.market
+    return format_market(m.population, m.initial_customers, m.customers_per_agent, m.agents)
+
+
 BRIDGE_TOP = 5
 """Components of the equity bridge printed per strategy; the rest are lumped as "other"."""
 
@@ -145,6 +153,21 @@ def format_comparison(table, strategies: list[str], bridge=None, payback=None) -
         if payback is not None:
             lines += [f"  {format_payback(row)}"
                       for row in payback[payback["strategy"] == s].to_dict("records")]
+    return "\n".join(lines)
+
+
+def format_statement(statement, offers, strategies: list[str],
+                     targets: dict[str, tuple[float, float]]) -> str:
+    """What each strategy did, as text (see :func:`sim.formatting.statement_rows`)."""
+    from .formatting import statement_rows
+
+    rows = statement_rows(statement, offers, strategies, targets)
+    width = max(len(name) for name, _ in rows) + 2
+    col = max(max(len(v) for _, values in rows for v in values), *map(len, strategies)) + 2
+    lines = ["what each strategy did (mean over replications; money discounted to month 0):",
+             " " * width + "".join(s.rjust(col) for s in strategies)]
+    lines += [name.ljust(width) + "".join(v.rjust(col) for v in values)
+              for name, values in rows]
     return "\n".join(lines)
 
 
@@ -201,6 +224,7 @@ def cmd_run(args) -> int:
     import pandas as pd
 
     from .experiment import TABLES, bridge, monte_carlo
+    from .statistics import offer_summary, service_warnings, statement
 
     scenario = _load(args)
     if args.strategy:
@@ -245,10 +269,19 @@ def cmd_run(args) -> int:
     print(f"{scenario.name or args.scenario}: {result.replications} replications × "
           f"{len(strategies)} strategies, seed {result.summaries['seed'].iloc[0]}, "
           f"{scenario.simulation.horizon_months} months after a "
-          f"{scenario.simulation.warmup_months}-month warm-up, a market of "
-          f"{scenario.market.population:,} people")
-    top = bridge(pd.read_parquet(result.path / TABLES["equity"]), strategies, top=BRIDGE_TOP)
-    print(format_comparison(result.comparison, strategies, top, result.payback))
+          f"{scenario.simulation.warmup_months}-month warm-up, {market_size(scenario)}")
+    equity = pd.read_parquet(result.path / TABLES["equity"])
+    print(format_comparison(result.comparison, strategies,
+                            bridge(equity, strategies, top=BRIDGE_TOP), result.payback))
+    targets = scenario.service_targets
+    print()
+    print(format_statement(
+        statement(equity, result.summaries, strategies),
+        offer_summary(pd.read_parquet(result.path / TABLES["offers"]), strategies),
+        strategies, targets))
+    for warning in service_warnings(pd.read_parquet(result.path / TABLES["monthly"]),
+                                    strategies, targets):
+        print(f"warning: {warning}", file=sys.stderr)
     if result.stopped_because:
         print(result.stopped_because)
     print(f"results: {result.path}/ (report.html, comparison.csv, Parquet tables{extra})")

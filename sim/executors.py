@@ -141,6 +141,7 @@ def run_job(job: Job) -> Outcome:
             "segments": result.segments.assign(**tag),
             "cohorts": result.cohorts.assign(**tag),
             "equity": result.equity.assign(**tag),
+            "offers": result.offers.assign(**tag),
         }
         for name, table in tables.items():
             columns = list(tag) + [c for c in table.columns if c not in tag]

@@ -40,6 +40,7 @@ from .executors import (
     run_job,
     task_order,
 )
+from .outcomes import compared
 from .scenario import Scenario
 from .statistics import (
     BRIDGE_OTHER,
@@ -228,6 +229,8 @@ class _Plan:
     """Most replications when aiming at ``target_ci``."""
     target_ci: float | None
     out: Path
+    metrics: dict[str, int]
+    """The comparison's metrics and their better directions."""
 
 
 @dataclass(frozen=True)
@@ -263,7 +266,8 @@ def _plan(scenario: Scenario, replications: int | None, seed: int | None,
                           "engine")
     cap = 10 * replications if max_replications is None else max_replications
     out = Path(out) if out else default_folder(scenario.name)
-    return _Plan(list(scenario.compare), seed, replications, cap, target_ci, out)
+    return _Plan(list(scenario.compare), seed, replications, cap, target_ci, out,
+                 compared(scenario.human_channels))
 
 
 def _replicate(evaluator: Evaluator, plan: _Plan) -> _Replicated:
@@ -276,7 +280,7 @@ def _replicate(evaluator: Evaluator, plan: _Plan) -> _Replicated:
         if failures:
             return _Replicated(n, tasks, failures=failures)
         summaries = evaluator.store.table("summary", tasks)
-        table = comparison(summaries, plan.strategies)
+        table = comparison(summaries, plan.strategies, plan.metrics)
         stopped = _stop(table, n, plan)
         if stopped is not None:
             return _Replicated(n, tasks, summaries, table, stopped_because=stopped)

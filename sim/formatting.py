@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import math
 
+from .outcomes import SERVICE_LEVEL
+
 
 def format_number(value: float, signed: bool = False) -> str:
     """A number for people: thousands separators; no decimals from 100 up, else 4.
@@ -27,6 +29,17 @@ def format_share(share: float) -> str:
     return "–" if math.isnan(share) else f"{100 * share:.0f} %"
 
 
+def format_market(population: int, initial_customers: int, customers_per_agent: int,
+                  agents: int) -> str:
+    """The market's size in the client's units, e.g. ``a market of 600,000 people (200,000
+    of them customers at the start), simulated as 60,000 agents of 10 people each``."""
+    text = (f"a market of {population:,} people ({initial_customers:,} of them customers at "
+            "the start)")
+    if customers_per_agent > 1:
+        text += f", simulated as {agents:,} agents of {customers_per_agent:,} people each"
+    return text
+
+
 def format_payback(row) -> str:
     """A row of :func:`sim.experiment.payback`'s summary in words.
 
@@ -41,3 +54,30 @@ def format_payback(row) -> str:
     low, high = (f"> {horizon:,.0f}" if math.isnan(v) else f"{v:,.0f}"
                  for v in (row["payback_low"], row["payback_high"]))
     return f"payback: month {row['payback_month']:,.0f} [{low}, {high}]"
+
+
+def statement_rows(statement, offers, strategies: list[str],
+                   targets: dict[str, tuple[float, float]]) -> list[tuple[str, list[str]]]:
+    """What each strategy did, as (item, one text per strategy) rows: the offer to each
+    label, then revenue, every cost line, the discounted cash flow, residual value and
+    customer equity (whole currency), then each human channel's service level against its
+    target.
+
+    Args:
+        statement: :func:`sim.statistics.statement` (items × strategies).
+        offers: :func:`sim.statistics.offer_summary` (labels × strategies).
+        strategies: Strategies in ``compare`` order.
+        targets: Per human channel, (share to answer in time, within seconds).
+    """
+    rows = [(f"offer to {label}", [str(offers.at[label, s]) for s in strategies])
+            for label in offers.index]
+    for item in statement.index:
+        values = statement.loc[item, strategies]
+        channel = item.removeprefix(SERVICE_LEVEL)
+        if item.startswith(SERVICE_LEVEL) and channel in targets:
+            target, seconds = targets[channel]
+            rows.append((f"{channel} answered within {seconds:g} s (target {target:.0%})",
+                         [f"{100 * v:.1f} %" for v in values]))
+        else:
+            rows.append((item, [f"{v:,.0f}" for v in values]))
+    return rows

@@ -34,7 +34,7 @@ import numpy as np
 import pandas as pd
 
 from .codes import ACTIVE_STAGES, NEVER, STAGES, TIERS, is_active
-from .outcomes import OUTCOMES
+from .outcomes import OUTCOMES, SERVICE_LEVEL
 from .phases import Context
 from .rules import churn
 from .scoring import auc_and_lift
@@ -78,8 +78,9 @@ def serving_cost_per_customer_month(monthly: pd.DataFrame) -> float:
 
 
 def residual_values(ctx: Context, horizon: int, monthly: pd.DataFrame) -> np.ndarray:
-    """Discounted (to month 0) residual value of each customer alive at the horizon, net of
-    their share of the costs of serving the base (see the module docstring)."""
+    """Discounted (to month 0) residual value of a customer of each agent alive at the
+    horizon, net of their share of the costs of serving the base (see the module
+    docstring); per customer: an agent stands for ``market.customers_per_agent``."""
     st, t = ctx.state, ctx.tables
     active = is_active(st.stage)
     margin = (by_holding(t.margin, st.holding, st.products)
@@ -98,7 +99,7 @@ def relationship_values(model, residual: np.ndarray) -> np.ndarray:
     alive = np.flatnonzero(is_active(st.stage))
     values = model.ended_value.copy()
     np.add.at(values, model.slot(st.cohort[alive].astype(np.intp)),
-              st.value[alive] + residual[alive])
+              (st.value[alive] + residual[alive]) * model.weight)
     return values
 
 
@@ -131,18 +132,19 @@ def summarize(model, monthly: pd.DataFrame, residual: np.ndarray,
     first = monthly.iloc[0]
     at_start = first["at_risk"]
     n_end = int(np.count_nonzero(active))
-    equity = dcf + float(residual.sum())
+    residual_total = float(residual.sum()) * model.weight
+    equity = dcf + residual_total
     begun = clv["begun"].sum()
     auc, lift = score_quality(model)
     out = {
         "customer_equity": equity,
         "discounted_cash_flow": dcf,
-        "residual_value": float(residual.sum()),
-        "residual_share": float(residual.sum()) / equity if equity else 0.0,
+        "residual_value": residual_total,
+        "residual_share": residual_total / equity if equity else 0.0,
         "churn_rate_annual": float(1.0 - (1.0 - monthly_churn) ** 12),
         "clv_mean": float(clv["clv_sum"].sum() / begun) if begun else 0.0,
         "customers_served": int(at_start + begun),
-        "customers_end": n_end,
+        "customers_end": n_end * model.weight,
         "acquisitions": int(monthly["acquisitions"].sum()),
         "winbacks": int(monthly["winbacks"].sum()),
         "churned": int(monthly["churned"].sum()),
@@ -153,10 +155,24 @@ def summarize(model, monthly: pd.DataFrame, residual: np.ndarray,
         "score_auc": auc,
         "score_lift": lift,
     }
+    out.update(service_levels(monthly))
     bad = [k for k in SUMMARY_METRICS
            if k not in OPTIONAL_METRICS and not np.isfinite(out[k])]
     if bad:
         raise FloatingPointError(f"non-finite summary metrics: {', '.join(bad)}")
+    return out
+
+
+def service_levels(monthly: pd.DataFrame) -> dict[str, float]:
+    """Each human channel's service level over the horizon (``service_level_<channel>``):
+    contacts answered within target over contacts, 1 without contacts."""
+    out = {}
+    for column in monthly.columns:
+        if column.startswith("answered_in_time_"):
+            channel = column.removeprefix("answered_in_time_")
+            contacts = monthly[f"contacts_{channel}"].sum()
+            out[f"{SERVICE_LEVEL}{channel}"] = (float(monthly[column].sum() / contacts)
+                                                if contacts else 1.0)
     return out
 
 
@@ -183,7 +199,7 @@ def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
     rows = [("line", "revenue", float(monthly["revenue"].to_numpy() @ discount))]
     rows += [("line", line, -float(monthly[line].to_numpy() @ discount))
              for line in COST_LINES]
-    rows.append(("line", "residual_value", float(residual.sum())))
+    rows.append(("line", "residual_value", float(residual.sum()) * model.weight))
     tables = model.ctx.tables
     by_month = dict(zip(monthly["month"], discount, strict=True))
     seg = segments.assign(disc=segments["month"].map(by_month))
@@ -191,7 +207,7 @@ def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
     per_segment = margin.groupby(seg["segment"], observed=False).sum()
     st = model.ctx.state
     residual_by_segment = np.bincount(st.segment, weights=residual,
-                                      minlength=len(tables.segment_names))
+                                      minlength=len(tables.segment_names)) * model.weight
     for s, name in enumerate(tables.segment_names):
         rows.append(("segment", name, float(per_segment[name] + residual_by_segment[s])))
     firm_wide = ("staffing_costs", "acquisition_costs", "retention_costs", "development_costs",
@@ -199,6 +215,14 @@ def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
     rows.append(("segment", "firm_wide",
                  -float(sum(monthly[line].to_numpy() @ discount for line in firm_wide))))
     return pd.DataFrame(rows, columns=["kind", "component", "value"])
+
+
+def offers_table(ctx: Context) -> pd.DataFrame:
+    """One row per label (the firm's segment labels): the proposition the strategy offers
+    it over the horizon, as re-planned at the take-over from the firm's own research."""
+    t = ctx.tables
+    return pd.DataFrame({"label": list(t.segment_names),
+                         "proposition": [t.proposition_names[o] for o in ctx.plan.offer]})
 
 
 def customers_table(ctx: Context, residual: np.ndarray) -> pd.DataFrame:
@@ -258,7 +282,7 @@ def segments_table(model, records: list[dict[str, np.ndarray]],
     return out
 
 
-def cohort_retention(ctx: Context, horizon: int) -> pd.DataFrame:
+def cohort_retention(ctx: Context, horizon: int, weight: int = 1) -> pd.DataFrame:
     """Retention by acquisition cohort, from each customer's last relationship.
 
     Cohort 0 are the customers whose relationship began before month 1 (age counted from
@@ -267,7 +291,7 @@ def cohort_retention(ctx: Context, horizon: int) -> pd.DataFrame:
     at least k months and ``retained`` those of them still customers at age k;
     retained / at_risk is the retention curve (a life table with censoring at the horizon).
     Earlier relationships of won-back customers, and relationships that ended before month
-    1, are not counted.
+    1, are not counted. Counts are of agents times ``weight``, the people each stands for.
     """
     st = ctx.state
     active = is_active(st.stage)
@@ -292,9 +316,9 @@ def cohort_retention(ctx: Context, horizon: int) -> pd.DataFrame:
     frames = []
     for y in np.unique(year):
         mine = year == y
-        at_risk = at_least(window[mine], ages)
+        at_risk = at_least(window[mine], ages) * weight
         retained = (at_least(window[mine & censored], ages)
-                    + at_least(lifetime[mine & ~censored], ages + 1))
+                    + at_least(lifetime[mine & ~censored], ages + 1)) * weight
         keep = at_risk > 0
         frames.append(pd.DataFrame({"cohort": int(y), "age_months": ages[keep],
                                     "at_risk": at_risk[keep], "retained": retained[keep]}))

@@ -108,7 +108,10 @@ class CVMModel(mesa.Model):
                                   experience=phases.experience_table(scenario, tables),
                                   contribution=phases.contribution_table(scenario, tables))
         self.firm = Firm(self, plan, len(tables.proposition_names))
-        self._draws = MonthlyDraws(seed, replication, scenario.market.population)
+        self._draws = MonthlyDraws(seed, replication, scenario.market.agents)
+        # Each agent stands for this many of the client's people: every count the model
+        # records, and with it every flow of money, is in the client's units.
+        self.weight = scenario.market.customers_per_agent
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
         self.month = -warmup
         # What switching strategy costs, set at the take-over (nothing during the warm-up).
@@ -248,7 +251,8 @@ class CVMModel(mesa.Model):
         st = self.ctx.state
         self._each_customer("account", groups)
         self._close_relationships(left)
-        self.relationships_begun[self.slot(t)] += np.count_nonzero(st.event >= ACQUIRED)
+        self.relationships_begun[self.slot(t)] += (np.count_nonzero(st.event >= ACQUIRED)
+                                                   * self.weight)
         if t > 0:
             holdings = self._holdings()
             self.records.append(self._record(holdings, groups["contacted"]))
@@ -266,7 +270,7 @@ class CVMModel(mesa.Model):
         if rows.size:
             st = self.ctx.state
             np.add.at(self.ended_value, self.slot(st.cohort[rows].astype(np.intp)),
-                      st.value[rows])
+                      st.value[rows] * self.weight)
 
     def _holdings(self) -> np.ndarray:
         """(T, S, P, K+1) customers at the month's end by value tier and holding (segment,
@@ -281,7 +285,7 @@ class CVMModel(mesa.Model):
         # Non-customers go to one bin past the customers'.
         counts = np.bincount(select(is_active(st.stage), key, n_tier * size),
                              minlength=n_tier * size + 1)
-        return counts[:-1].reshape(n_tier, *tables.revenue.shape)
+        return counts[:-1].reshape(n_tier, *tables.revenue.shape) * self.weight
 
     def _record_segments(self, holdings: np.ndarray, contacted: np.ndarray
                          ) -> dict[str, np.ndarray]:
@@ -302,7 +306,7 @@ class CVMModel(mesa.Model):
             "revenue": by_segment_tier(tables.revenue),
             "delivery_costs": by_segment_tier(tables.delivery_cost),
             "contacts": np.bincount(contact_key, minlength=n_seg * n_tier * n_chan).reshape(
-                n_seg, n_tier, n_chan),
+                n_seg, n_tier, n_chan) * self.weight,
         }
 
     def _contacts(self, contacted: np.ndarray) -> np.ndarray:
@@ -310,7 +314,8 @@ class CVMModel(mesa.Model):
         st, n_pool = self.ctx.state, strategies.N_POOLS
         n_chan = len(self.ctx.tables.channel_names)
         key = st.channel[contacted].astype(np.intp) * n_pool + st.pool[contacted]
-        return np.bincount(key, minlength=n_chan * n_pool).reshape(n_chan, n_pool)
+        counts = np.bincount(key, minlength=n_chan * n_pool).reshape(n_chan, n_pool)
+        return counts * self.weight
 
     def _record(self, holdings: np.ndarray, contacted: np.ndarray) -> dict:
         """The month's row of ``monthly``; ``holdings`` from :meth:`_holdings`, ``contacted``
@@ -318,18 +323,24 @@ class CVMModel(mesa.Model):
 
         ``service_level_<channel>`` is the Erlang C share answered within target, averaged
         over the month's opening hours and agent pools weighted by contacts;
-        ``answered_in_time_<channel>`` counts the contacts that were; ``staffing_costs_<channel>``
+        ``contacts_<channel>`` counts the channel's contacts and ``answered_in_time_<channel>``
+        those answered within target; ``staffing_costs_<channel>``
         is what the channel's agents cost."""
         ctx = self.ctx
         st, m, plan, tables = ctx.state, ctx.month, ctx.plan, ctx.tables
         row: dict = {"month": m.t}
-        # Comparisons and counts: several times faster than bincount on int8 codes.
+        k = self.weight
+
+        def count(mask: np.ndarray) -> int:
+            # Comparisons and counts: several times faster than bincount on int8 codes.
+            return int(np.count_nonzero(mask)) * k
+
         for code, stage in enumerate(STAGES):
-            row[stage] = int(np.count_nonzero(st.stage == code))
-        row["acquisitions"] = int(np.count_nonzero(st.event == ACQUIRED))
-        row["winbacks"] = int(np.count_nonzero(st.event == WON_BACK))
-        row["churned"] = int(np.count_nonzero(st.event == CHURNED))
-        row["at_risk"] = int(np.count_nonzero(m.active))
+            row[stage] = count(st.stage == code)
+        row["acquisitions"] = count(st.event == ACQUIRED)
+        row["winbacks"] = count(st.event == WON_BACK)
+        row["churned"] = count(st.event == CHURNED)
+        row["at_risk"] = count(m.active)
         row["contacts"] = int(m.contacts.sum())
         # Revenue and delivery costs follow the holdings of the month's end (customers who
         # left this month hold nothing); contact costs, every contact of the month.
@@ -359,7 +370,7 @@ class CVMModel(mesa.Model):
             # other core.
             products = np.arange(by_holding.shape[2])
             row["mean_satisfaction"] = (float((st.satisfaction * is_active(st.stage)).sum())
-                                        / n_active)
+                                        * k / n_active)
             row["products_per_customer"] = float((by_holding * products).sum()) / n_active
         else:
             row["mean_satisfaction"] = row["products_per_customer"] = 0.0
@@ -371,6 +382,7 @@ class CVMModel(mesa.Model):
                 total = calls.sum()
                 level = float((m.service_level[c] * calls).sum() / total) if total else 1.0
                 row[f"service_level_{name}"] = level
-                row[f"answered_in_time_{name}"] = int(states[2 * c + 1])
+                row[f"contacts_{name}"] = int(total)
+                row[f"answered_in_time_{name}"] = int(states[2 * c + 1]) * k
                 row[f"staffing_costs_{name}"] = float(plan.staffing_costs[c])
         return row

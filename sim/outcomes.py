@@ -5,6 +5,7 @@ the scenario checks all read it; nothing here imports the engine.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 
@@ -63,4 +64,29 @@ OUTCOMES: dict[str, Outcome] = _outcomes(
 
 COMPARED: tuple[str, ...] = ("customer_equity", "churn_rate_annual", "clv_mean",
                              "acquisitions", "cost_to_serve")
-"""The metrics of the printed comparison table."""
+"""The metrics of the printed comparison table (with the service level of every human
+channel, see :func:`compared`)."""
+
+SERVICE_LEVEL = "service_level_"
+"""Prefix of the per-channel outcome ``service_level_<channel>`` of each human channel."""
+
+
+def channel_outcomes(human_channels: Iterable[str]) -> dict[str, Outcome]:
+    """The outcomes a scenario's human channels add: each one's service level over the
+    horizon, as realised (contacts answered within target over contacts)."""
+    return {f"{SERVICE_LEVEL}{c}": Outcome(
+        f"{SERVICE_LEVEL}{c}", f"share of the horizon's contacts to {c} answered within its "
+        "service target (1 without contacts)", "share", +1) for c in human_channels}
+
+
+def outcomes_of(human_channels: Iterable[str]) -> dict[str, Outcome]:
+    """Every outcome of a scenario with these human channels: :data:`OUTCOMES` and
+    :func:`channel_outcomes`."""
+    return {**OUTCOMES, **channel_outcomes(human_channels)}
+
+
+def compared(human_channels: Iterable[str]) -> dict[str, int]:
+    """The metrics of a scenario's comparison table, each with its better direction:
+    :data:`COMPARED` and the service level of every human channel."""
+    return {name: outcome.better for name, outcome in outcomes_of(human_channels).items()
+            if name in COMPARED or name.startswith(SERVICE_LEVEL)}

@@ -99,7 +99,7 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
     compared strategy from the baseline's, so they share the customers.
     """
     m = scenario.market
-    n = m.population
+    n = m.agents
     n_seg = len(tables.segment_names)
     life = scenario.behaviour.lifecycle
 
@@ -113,7 +113,7 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
     label_u = rng.random((n, 2), dtype=np.float32)
 
     customer = np.zeros(n, dtype=bool)
-    customer[order[: m.initial_customers]] = True
+    customer[order[: m.initial_agents]] = True
     label = label_segments(segment, n_seg, data_quality, label_u)
     proposition = np.where(customer, offer[label], -1).astype(np.int8)
 

@@ -32,8 +32,16 @@ import pandas as pd
 
 from .codes import STAGES
 from .experiment import BRIDGE_TOTAL, bridge, equity_paths, payback
-from .formatting import format_interval, format_number, format_payback, format_share  # noqa: F401
-from .outcomes import OUTCOMES
+from .formatting import (  # noqa: F401
+    format_interval,
+    format_market,
+    format_number,
+    format_payback,
+    format_share,
+    statement_rows,
+)
+from .outcomes import outcomes_of
+from .statistics import offer_summary, service_warnings, statement
 
 CUSTOMER_STAGES = STAGES[1:5]
 """The stages of a current customer (acquisition .. decline), as counted in customer-months."""
@@ -258,7 +266,19 @@ def write_report(results_dir: Path, point: int = 0) -> Path:
         comparison = comparison[comparison["point"] == point]
     strategies = _present(manifest, _read(results_dir, "summaries", point))
     bridged = bridge(_read(results_dir, "equity", point), strategies)
-    _, paid = payback(_read(results_dir, "monthly", point), strategies)
+    monthly = _read(results_dir, "monthly", point)
+    _, paid = payback(monthly, strategies)
+    scenario = _scenario(manifest)
+    targets = scenario.service_targets if scenario is not None else {}
+    did = _statement_table(statement_rows(
+        statement(_read(results_dir, "equity", point), _read(results_dir, "summaries", point),
+                  strategies),
+        offer_summary(_read_optional(results_dir, "offers", point), strategies), strategies,
+        targets),
+        strategies)
+    warnings = "".join(f'<p class="warning">{_e(w)}</p>'
+                       for w in service_warnings(monthly, strategies, targets))
+    known = outcomes_of(scenario.human_channels if scenario is not None else ())
     title = str(manifest["scenario_name"]) + ("" if point == 0 else f", point {point}")
     description = manifest.get("scenario", {}).get("description") or ""
     figures = "\n".join(
@@ -277,13 +297,22 @@ def write_report(results_dir: Path, point: int = 0) -> Path:
 <h1>{_e(title)}</h1>
 <p class="description">{_e(description)}</p>
 <h2>Run facts</h2>
-{_facts_table(manifest)}
+{_facts_table(manifest, scenario)}
 <h2>Headline</h2>
 {_headline(comparison)}
+{warnings}
 <h2>Comparison</h2>
-{_comparison_table(comparison)}
+{_comparison_table(comparison, known)}
 <p class="note">Mean over replications; 95 % CI as [low, high]; for a difference, share won
 is the share of replications in which the strategy beats the baseline.</p>
+<h2>What each strategy did</h2>
+{did}
+<p class="note">Means over replications. The offer each label (the firm's reading of a
+customer's segment) gets; where the firm's market research led replications to different
+offers, each with its count of replications. Revenue and every cost line are discounted
+to month 0 and add up to the discounted cash flow; with the residual value of the
+customers alive at the end they make the customer equity. Service levels are the share of
+the horizon's contacts answered within the channel's target time.</p>
 <h2>Equity bridge</h2>
 {_bridge_table(bridged)}
 <p class="note">Each strategy's customer-equity difference from the baseline, paired by
@@ -320,6 +349,7 @@ th { background: #f5f5f5; }
 code { font-size: 0.9em; word-break: break-all; }
 .headline { font-size: 1.1em; }
 figure { margin: 1.5em 0; } img { max-width: 100%; height: auto; }
+.warning { background: #fff4e5; border-left: 4px solid #e8a33d; padding: 0.4em 0.8em; }
 figcaption { color: #444; font-size: 0.95em; max-width: 900px; }
 pre { background: #f7f7f7; padding: 1em; overflow-x: auto; font-size: 0.85em; }
 """
@@ -344,10 +374,23 @@ def _read(results_dir: Path, table: str, point: int) -> pd.DataFrame:
     return df.drop(columns="point")
 
 
-def _facts_table(manifest: dict) -> str:
-    """The manifest's run facts as an HTML table."""
+def _read_optional(results_dir: Path, table: str, point: int) -> pd.DataFrame:
+    """Like :func:`_read`, but an empty table where the folder predates it."""
+    try:
+        return _read(results_dir, table, point)
+    except FileNotFoundError:
+        return pd.DataFrame(columns=["strategy", "replication", "label",
+                                     "proposition"])
+
+
+def _facts_table(manifest: dict, scenario=None) -> str:
+    """The manifest's run facts (and the market of ``scenario``) as an HTML table."""
     versions = ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("versions", {}).items()))
-    rows = [
+    rows = [("market", format_market(scenario.market.population,
+                                     scenario.market.initial_customers,
+                                     scenario.market.customers_per_agent,
+                                     scenario.market.agents))] if scenario is not None else []
+    rows += [
         ("strategies", " vs ".join(manifest["strategies"]) + " (first is the baseline)"),
         ("replications", f"{manifest['replications']:,} per strategy"),
         ("horizon", f"{manifest['horizon_months']:,} months"),
@@ -366,15 +409,37 @@ def _facts_table(manifest: dict) -> str:
     return f"<table>\n{body}\n</table>"
 
 
-def _comparison_table(comparison: pd.DataFrame) -> str:
-    """comparison.csv as an HTML table; differences signed, shares as percentages."""
+def _scenario(manifest: dict):
+    """The scenario the folder ran (for its channels' targets), or None if the manifest's
+    copy cannot be read as one (an older or edited folder)."""
+    from .errors import InputError
+    from .scenario import load_scenario
+
+    try:
+        return load_scenario(manifest.get("scenario") or {})
+    except (InputError, TypeError, ValueError):
+        return None
+
+
+def _statement_table(rows: list[tuple[str, list[str]]], strategies: list[str]) -> str:
+    """:func:`sim.formatting.statement_rows` as an HTML table."""
+    head = "<tr><th></th>" + "".join(f"<th>{_e(s)}</th>" for s in strategies) + "</tr>"
+    body = [f"<tr><td>{_e(name)}</td>"
+            + "".join(f'<td class="num">{_e(v)}</td>' for v in values) + "</tr>"
+            for name, values in rows]
+    return "<table>\n" + head + "\n" + "\n".join(body) + "\n</table>"
+
+
+def _comparison_table(comparison: pd.DataFrame, known: dict) -> str:
+    """comparison.csv as an HTML table; differences signed, shares as percentages;
+    ``known`` describes the metrics (:func:`sim.outcomes.outcomes_of`)."""
     head = ("<tr><th>metric</th><th>strategy</th><th>mean</th><th>95 % CI</th>"
             "<th>replications</th><th>share won</th></tr>")
     rows = []
     for r in comparison.itertuples(index=False):
         diff = r.kind == "paired_difference"
         who = f"{r.strategy} − {r.baseline}" if diff else r.strategy
-        meaning = OUTCOMES[r.metric].description if r.metric in OUTCOMES else ""
+        meaning = known[r.metric].description if r.metric in known else ""
         rows.append(
             f'<tr><td title="{_e(meaning)}">{_e(r.metric)}</td><td>{_e(who)}</td>'
             f'<td class="num">{_e(format_number(r.mean, diff))}</td>'

@@ -12,6 +12,7 @@ from .metrics import (
     cohort_retention,
     customers_table,
     equity_parts,
+    offers_table,
     residual_values,
     segments_table,
     summarize,
@@ -37,6 +38,8 @@ class RunResult:
             :func:`sim.metrics.cohort_retention`).
         equity: Customer equity by line and by segment (see
             :func:`sim.metrics.equity_parts`).
+        offers: The proposition offered to each label over the horizon (see
+            :func:`sim.metrics.offers_table`).
     """
 
     scenario: Scenario
@@ -50,6 +53,7 @@ class RunResult:
     segments: pd.DataFrame
     cohorts: pd.DataFrame
     equity: pd.DataFrame
+    offers: pd.DataFrame
 
 
 def run(scenario: Scenario | str | Path, strategy: str | None = None, seed: int | None = None,
@@ -80,5 +84,6 @@ def run(scenario: Scenario | str | Path, strategy: str | None = None, seed: int 
         scenario=scenario, strategy=strategy, seed=model.seed, replication=replication,
         engine=engine, monthly=monthly, summary=summarize(model, monthly, residual, clv),
         customers=customers_table(model.ctx, residual), segments=segments,
-        cohorts=with_cohort_clv(cohort_retention(model.ctx, horizon), clv),
-        equity=equity_parts(model, monthly, residual, segments))
+        cohorts=with_cohort_clv(cohort_retention(model.ctx, horizon, model.weight), clv),
+        equity=equity_parts(model, monthly, residual, segments),
+        offers=offers_table(model.ctx))

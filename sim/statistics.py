@@ -15,7 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
-from .outcomes import COMPARED, OUTCOMES
+from .outcomes import COMPARED, OUTCOMES, SERVICE_LEVEL
 
 METRICS: dict[str, int] = {m: OUTCOMES[m].better for m in COMPARED}
 """Metrics of the comparison table, with the direction that counts as better."""
@@ -276,3 +276,78 @@ def payback(monthly: pd.DataFrame, strategies: list[str],
     columns = ["strategy", "baseline", "payback_month", "payback_low", "payback_high",
                "horizon"]
     return curves, pd.DataFrame(summary, columns=columns)
+
+
+STATEMENT_CASH = "discounted_cash_flow"
+"""The statement's subtotal of revenue less every cost line (discounted)."""
+
+
+def statement(equity: pd.DataFrame, summaries: pd.DataFrame, strategies: list[str]
+              ) -> pd.DataFrame:
+    """What each strategy earned and spent: one row per item, one column per strategy, the
+    mean over replications (and points).
+
+    Items, in order: revenue and each cost line as rows of kind "line" of
+    ``equity.parquet`` give them (discounted to month 0; costs negative), their sum
+    ``discounted_cash_flow``, ``residual_value``, ``customer_equity`` (the sum of the two),
+    then each human channel's ``service_level_<channel>`` of ``summaries.parquet``.
+    """
+    lines = equity[equity["kind"] == "line"]
+    money = lines.pivot_table(index="component", columns="strategy", values="value",
+                              aggfunc="mean", sort=False)
+    money = money.reindex(columns=strategies)
+    flows = money.drop(index="residual_value")
+    rows = [flows, flows.sum().to_frame(STATEMENT_CASH).T,
+            money.loc[["residual_value"]],
+            (flows.sum() + money.loc["residual_value"]).to_frame("customer_equity").T]
+    levels = [c for c in summaries.columns if c.startswith(SERVICE_LEVEL)]
+    if levels:
+        rows.append(summaries.groupby("strategy")[levels].mean().T.reindex(columns=strategies))
+    out = pd.concat(rows)
+    out.index.name = "item"
+    return out
+
+
+def offer_summary(offers: pd.DataFrame, strategies: list[str]) -> pd.DataFrame:
+    """The offer each label gets under each strategy: one row per label, one column per
+    strategy, the proposition, or where replications differ (the firm's research errs by
+    luck) each proposition with the number of replications that offered it, most first."""
+    out = {}
+    for s in strategies:
+        mine = offers[offers["strategy"] == s]
+        column = {}
+        for label, rows in mine.groupby("label", sort=False):
+            counts = rows["proposition"].value_counts(sort=True)
+            column[label] = (counts.index[0] if len(counts) == 1 else
+                             ", ".join(f"{p} {n}" for p, n in counts.items()))
+        out[s] = column
+    return pd.DataFrame(out, columns=strategies)
+
+
+def service_warnings(monthly: pd.DataFrame, strategies: list[str],
+                     targets: dict[str, tuple[float, float]]) -> list[str]:
+    """One line per strategy and human channel whose staff cannot carry the load: the share
+    of contacts answered within target falls below the channel's target in most months
+    (over every replication).
+
+    Args:
+        monthly: Rows of ``monthly.parquet``.
+        strategies: Strategies to check, in order.
+        targets: Per human channel, (share to answer in time, within seconds).
+    """
+    out = []
+    for s in strategies:
+        mine = monthly[monthly["strategy"] == s]
+        for channel, (target, seconds) in targets.items():
+            if f"contacts_{channel}" not in mine:   # a folder from before these records
+                continue
+            contacts = mine[f"contacts_{channel}"].to_numpy(dtype=float)
+            answered = mine[f"answered_in_time_{channel}"].to_numpy(dtype=float)
+            busy = contacts > 0
+            below = np.mean(answered[busy] < target * contacts[busy]) if busy.any() else 0.0
+            if below > 0.5:
+                level = answered.sum() / contacts.sum()
+                out.append(f"{s}: {channel} answered {level:.0%} of contacts within "
+                           f"{seconds:g} s against a target of {target:.0%}, below it in "
+                           f"{below:.0%} of months: its staff cannot carry the load")
+    return out

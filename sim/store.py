@@ -36,7 +36,7 @@ from .scenario import Scenario
 
 TABLES = {"summary": "summaries.parquet", "monthly": "monthly.parquet",
           "segments": "segments.parquet", "cohorts": "cohorts.parquet",
-          "equity": "equity.parquet"}
+          "equity": "equity.parquet", "offers": "offers.parquet"}
 """Tables stored for every run, and the folder's file that combines all runs of each."""
 
 MANIFEST = "manifest.json"

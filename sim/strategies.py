@@ -377,12 +377,18 @@ def decide(plan: Plan, scenario: Scenario, census: Census, cell_tier: np.ndarray
            worth_of_retention: np.ndarray) -> Decisions:
     """This month's decisions, from the month's ``census`` of customers by score cell,
     label and products, of prospects and of lapsed customers; ``cell_tier`` comes from
-    :func:`tier_of_cells` and ``worth_of_retention`` from :func:`retention_worth`."""
+    :func:`tier_of_cells` and ``worth_of_retention`` from :func:`retention_worth`.
+
+    Budgets buy reach among the client's people: the census counts agents, each standing
+    for ``market.customers_per_agent`` of them."""
     n_lab = len(plan.offer)
     n_tier = len(TIERS)
     beh = scenario.behaviour
     econ = scenario.economics
     budgets = plan.strategy.budgets
+    k = scenario.market.customers_per_agent
+    census = Census(customers=census.customers * k, prospects=census.prospects * k,
+                    lapsed=census.lapsed * k)
     by_lp = census.by_label_products()
     by_cell = census.customers.sum(axis=2).ravel()          # (cells × L,)
     by_tier = np.bincount(cell_tier.ravel(), weights=by_lp.ravel(), minlength=n_tier)
@@ -398,15 +404,19 @@ def decide(plan: Plan, scenario: Scenario, census: Census, cell_tier: np.ndarray
                  - econ.cost_per_reach) if plan.segmented else everyone
     win_worth = (beh.winback_response * plan.label_pull * plan.label_value
                  - econ.cost_per_winback) if plan.segmented else everyone
+    customers = float(by_tier.sum())
     acq_reach, acq_spend = allocate(
-        budgets.acquisition, census.prospects, econ.cost_per_reach, acq_worth, pooled)
+        budgets.month("acquisition", customers), census.prospects, econ.cost_per_reach,
+        acq_worth, pooled)
     ret_reach, ret_spend = allocate(
-        budgets.retention, by_cell, econ.cost_per_retention, worth_of_retention, pooled)
+        budgets.month("retention", customers), by_cell, econ.cost_per_retention,
+        worth_of_retention, pooled)
     dev_reach, dev_spend = allocate(
-        budgets.development, growable_by_tier, econ.cost_per_campaign_contact, tier_worth,
-        pooled)
+        budgets.month("development", customers), growable_by_tier,
+        econ.cost_per_campaign_contact, tier_worth, pooled)
     win_reach, win_spend = allocate(
-        budgets.winback, census.lapsed, econ.cost_per_winback, win_worth, pooled)
+        budgets.month("winback", customers), census.lapsed, econ.cost_per_winback, win_worth,
+        pooled)
     return Decisions(
         acquisition_reach=acq_reach, retention_reach=ret_reach, development_reach=dev_reach,
         winback_reach=win_reach, development_cost=np.divide(

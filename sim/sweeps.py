@@ -44,9 +44,9 @@ import pandas as pd
 from .errors import ResultsError, ScenarioError
 from .executors import Execution, Task, task_order
 from .experiment import Evaluator
-from .outcomes import OUTCOMES
+from .outcomes import compared, outcomes_of
 from .scenario import Scenario, load_scenario
-from .statistics import METRICS, comparison
+from .statistics import comparison
 from .store import (
     ResultStore,
     call_line,
@@ -300,7 +300,8 @@ def indices(found: Design, means: np.ndarray, seed: int) -> pd.DataFrame:
 
 
 def per_point_tables(summaries: pd.DataFrame, points: pd.DataFrame, strategies: list[str],
-                     outcome: str) -> tuple[pd.DataFrame, pd.DataFrame]:
+                     outcome: str, human_channels: tuple[str, ...] = ()
+                     ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """The comparison of every point, and the outcome's rows of it per point and strategy.
 
     Returns:
@@ -311,7 +312,8 @@ def per_point_tables(summaries: pd.DataFrame, points: pd.DataFrame, strategies: 
         ``diff_ci_high``, ``share_won``: the paired difference from ``strategies[0]`` and
         the share of replications the strategy does better (NaN for ``strategies[0]``).
     """
-    metrics = {**METRICS, outcome: OUTCOMES[outcome].better}
+    metrics = {**compared(human_channels),
+               outcome: outcomes_of(human_channels)[outcome].better}
     table = pd.concat(
         [comparison(rows, strategies, metrics).assign(point=point)
          for point, rows in summaries.groupby("point", sort=True)], ignore_index=True)
@@ -403,7 +405,8 @@ def sweep(scenario: Scenario | str | Path, out: str | Path | None = None,
 
         store.combine(tasks)
         summaries = pd.read_parquet(out / "summaries.parquet")
-        table, per_point = per_point_tables(summaries, found.points, strategies, spec.outcome)
+        table, per_point = per_point_tables(summaries, found.points, strategies, spec.outcome,
+                                            scenario.human_channels)
         runs = response(summaries, strategies, spec.outcome)
         means = runs.groupby(level="point").mean().to_numpy()
         sensitivity = indices(found, means, seed)
@@ -530,17 +533,19 @@ def _short(names: list[str]) -> list[str]:
 def format_sweep(result: SweepResult, scenario: Scenario, max_rows: int = 40) -> str:
     """The sweep as text: the mean response per point (for a two-key grid also as a table
     of one key against the other), the indices and the noise share."""
-    from .formatting import format_interval, format_number
+    from .formatting import format_interval, format_market, format_number
 
     names = [c for c in result.points.columns if c != "point"]
     labels = dict(zip(names, _short(names), strict=True))
     strategies = list(scenario.compare)
     means = point_means(result.per_point, strategies)
+    m = scenario.market
     lines = [f"{scenario.name or 'sweep'}: {result.design} design, {len(result.points):,} "
              f"points × {len(strategies)} {'strategy' if len(strategies) == 1 else 'strategies'}"
              f" × {result.replications} replications, "
              f"seed {scenario.simulation.seed}, {scenario.simulation.horizon_months} months, "
-             f"{scenario.market.population:,} customers",
+             + format_market(m.population, m.initial_customers, m.customers_per_agent,
+                             m.agents),
              f"response: {result.response}, mean [95 % CI] over replications", ""]
     if len(means) <= max_rows:
         head = ["point", *(labels[n] for n in names), "mean", "95 % CI"]

@@ -21,11 +21,12 @@ The package, one module per concern (each imports only those listed after it):
 from ..codes import ACTIVE_STAGES, STAGES, TIERS
 from ..errors import ScenarioError
 from .checks import STRATEGY_NAME
+from .limits import MAX_POPULATION
 from .loading import load_scenario
 from .schema import (
-    MAX_POPULATION,
     Agents,
     Behaviour,
+    Budget,
     Budgets,
     Channel,
     ChurnParams,
@@ -37,6 +38,7 @@ from .schema import (
     Market,
     Money,
     NonNegative,
+    PerCustomer,
     Positive,
     Probability,
     Proposition,
@@ -58,9 +60,10 @@ from .schema import (
 
 __all__ = [
     "ACTIVE_STAGES", "MAX_POPULATION", "STAGES", "STRATEGY_NAME", "TIERS",
-    "Agents", "Behaviour", "Budgets", "Channel", "ChurnParams", "ChurnPropensity",
+    "Agents", "Behaviour", "Budget", "Budgets", "Channel", "ChurnParams", "ChurnPropensity",
     "DevelopmentParams", "Economics", "FrozenDict", "LifecycleParams", "Market", "Money",
-    "NonNegative", "Positive", "Probability", "Proposition", "Real", "SatisfactionParams",
+    "NonNegative", "PerCustomer", "Positive", "Probability", "Proposition", "Real",
+    "SatisfactionParams",
     "Scenario", "ScenarioError", "Segment", "Simulation", "StageWeights", "Strategy", "Sweep",
     "SweepParameter", "Transition", "WordOfMouthParams",
     "json_schema", "load_scenario", "monthly_rate", "strategy_warnings",

@@ -14,8 +14,8 @@ import re
 from pydantic import ValidationError
 
 from ..errors import ScenarioError
-from ..outcomes import OUTCOMES
-from .limits import MAX_NAME_LENGTH, MAX_SWEEP_POINTS
+from ..outcomes import outcomes_of
+from .limits import MAX_NAME_LENGTH, MAX_POPULATION, MAX_SWEEP_POINTS
 from .messages import _did_you_mean, _from_pydantic, _show
 from .paths import _set_path
 
@@ -35,6 +35,11 @@ def _reference_errors(s):
         yield "market.initial_customers", (
             f"{s.market.initial_customers} initial customers exceed the population "
             f"{s.market.population}")
+    if s.market.agents > MAX_POPULATION:
+        yield "market.population", (
+            f"{s.market.population:,} people at {s.market.customers_per_agent:,} per agent "
+            f"make {s.market.agents:,} agents, more than the {MAX_POPULATION:,} a run can "
+            "hold: raise market.customers_per_agent")
     for name, seg in segs.items():
         base = f"market.segments.{name}"
         yield from _unknown(seg.needs, attrs, f"{base}.needs", "attribute")
@@ -108,8 +113,9 @@ def _sweep_errors(s):
     sweep = s.sweep
     if sweep is None:
         return
-    if sweep.outcome not in OUTCOMES:
-        yield "sweep.outcome", _no_such("summary metric", sweep.outcome, OUTCOMES)
+    known = outcomes_of(s.human_channels)
+    if sweep.outcome not in known:
+        yield "sweep.outcome", _no_such("summary metric", sweep.outcome, known)
     if sweep.design == "grid" and sweep.samples is not None:
         yield "sweep.samples", "a grid takes no samples: its points are every combination"
     if sweep.design != "grid" and sweep.samples is None:

@@ -3,7 +3,11 @@ honour; the schema and the cross-checks read them, and the command line checks i
 options against them."""
 
 MAX_POPULATION = 10_000_000
-"""Largest market simulated: about 250 bytes of memory per customer, so 2.5 GB."""
+"""Most agents simulated: about 250 bytes of memory per agent, so 2.5 GB."""
+MAX_CUSTOMERS_PER_AGENT = 1_000_000
+"""Most of the client's people one agent may stand for."""
+MAX_PEOPLE = MAX_POPULATION * 1000
+"""Largest market in the client's units (ten billion people: more than there are)."""
 MAX_MONEY = 1e12
 """Largest amount of money in a scenario (currency, per month or once): sums over ten
 million customers and a hundred years of months stay below 10^23, far from overflow."""

@@ -13,6 +13,20 @@ from ..errors import ScenarioError
 from .messages import _did_you_mean, _model_at
 
 
+def unshared(node: Any) -> Any:
+    """A copy of scenario data in which no two places share a mapping or list.
+
+    YAML aliases (``staffing: *staff``) and inherited strategies load as one object in two
+    places; changing one place (``--set strategies.lean.staffing.call_centre=4``) must not
+    change the other. ``copy.deepcopy`` keeps such sharing, so this copies every node
+    afresh."""
+    if isinstance(node, Mapping):
+        return {key: unshared(value) for key, value in node.items()}
+    if isinstance(node, list | tuple):
+        return [unshared(item) for item in node]
+    return node
+
+
 def _value_at(node: Any, dotted: str) -> Any:
     """The value at a dotted key path in ``node`` (mappings, lists and tuples).
 

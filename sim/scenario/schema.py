@@ -34,14 +34,15 @@ from ..errors import ScenarioError
 from .checks import _reference_errors, _sweep_errors
 from .limits import (
     MAX_CODES,
+    MAX_CUSTOMERS_PER_AGENT,
     MAX_MONEY,
-    MAX_POPULATION,
+    MAX_PEOPLE,
     MAX_REPLICATIONS,
     MAX_SEED,
     MAX_SWEEP_POINTS,
 )
 from .messages import _from_pydantic, _locate
-from .paths import _apply_changes, _value_at
+from .paths import _apply_changes, _value_at, unshared
 
 
 def _reject_bool(kind: str) -> BeforeValidator:
@@ -171,11 +172,29 @@ class Segment(_Frozen):
 class Market(_Frozen):
     """Who is out there and how they respond."""
 
-    population: Annotated[int, Field(ge=1, le=MAX_POPULATION), _WHOLE] = Field(
-        description="Number of customer agents: prospects, customers and departed "
-                    "together (at most 10 million).")
+    @property
+    def agents(self) -> int:
+        """Agents simulated: the population over customers_per_agent, rounded."""
+        return max(1, round(self.population / self.customers_per_agent))
+
+    @property
+    def initial_agents(self) -> int:
+        """Agents who are customers at month 0 (initial_customers over
+        customers_per_agent, rounded, at most :attr:`agents`)."""
+        return min(self.agents, round(self.initial_customers / self.customers_per_agent))
+
+    population: Annotated[int, Field(ge=1, le=MAX_PEOPLE), _WHOLE] = Field(
+        description="People in the market, in the client's units: prospects, customers and "
+                    "departed customers together. The model simulates population / "
+                    "customers_per_agent agents (at most 10 million).")
     initial_customers: Annotated[int, Field(ge=0), _WHOLE] = Field(
-        description="Customers at month 0 (the rest start as prospects).")
+        description="Customers at month 0, in the client's units (the rest of the "
+                    "population starts as prospects).")
+    customers_per_agent: Annotated[int, Field(ge=1, le=MAX_CUSTOMERS_PER_AGENT), _WHOLE] = Field(
+        1, description="How many of the client's people each simulated agent stands for. "
+                       "Counts, money, contact loads and queues are scaled back to the "
+                       "client's units; fewer agents run faster, with intervals about "
+                       "sqrt(customers_per_agent) times as wide.")
     initial_max_tenure_months: Annotated[int, Field(ge=0, le=30_000), _WHOLE] = Field(
         36, description="Initial customers have been customers for 1 + U{0..this} months "
                         "(at most 30,000: tenure is stored in 16 bits and keeps growing over "
@@ -230,6 +249,11 @@ class Channel(_Frozen):
     handle_time_seconds: Positive = Field(300.0, description="Average handle time (seconds).")
     service_target_seconds: NonNegative = Field(
         20.0, description="Answer-within target for the service level (seconds).")
+    service_level_target: Probability = Field(
+        0.8, description="Share of contacts the firm means to answer within "
+                         "service_target_seconds (human channels; the 80/20 rule by default). "
+                         "A strategy whose channel falls below it in most months is warned "
+                         "about: its staff cannot carry the load.")
     days_per_month: Positive = Field(
         22.0, description="Opening days per month over which contacts spread.")
     hourly_profile: tuple[NonNegative, ...] = Field(
@@ -372,13 +396,31 @@ class Economics(_Frozen):
 
 
 # --------------------------------------------------------------------- strategies
-class Budgets(_Frozen):
-    """Monthly budgets; unspent budget is not carried over (currency/month)."""
+class PerCustomer(_Frozen):
+    """A budget that follows the size of the base: so much per current customer."""
 
-    acquisition: Money = 0.0
-    retention: Money = 0.0
-    development: Money = 0.0
-    winback: Money = 0.0
+    per_customer: Money = Field(
+        description="Currency per month for each customer at the month's start (in the "
+                    "client's units), so the budget grows and shrinks with the base.")
+
+
+Budget = Money | PerCustomer
+"""A monthly budget: a sum per month (currency/month) or ``{per_customer: X}``."""
+
+
+class Budgets(_Frozen):
+    """Monthly budgets, each a sum per month (currency/month) or ``{per_customer: X}``
+    (currency per customer per month); unspent budget is not carried over."""
+
+    acquisition: Budget = 0.0
+    retention: Budget = 0.0
+    development: Budget = 0.0
+    winback: Budget = 0.0
+
+    def month(self, name: str, customers: float) -> float:
+        """This month's budget ``name`` (currency) when the base holds ``customers``."""
+        budget = getattr(self, name)
+        return budget.per_customer * customers if isinstance(budget, PerCustomer) else budget
 
 
 Agents = Annotated[int, Field(ge=0, le=100_000), _WHOLE]
@@ -514,7 +556,8 @@ class Sweep(_Frozen):
                           "simulation.replications).")
     outcome: str = Field(
         "customer_equity", description="Summary metric analysed (see sim.outcomes."
-                                       "OUTCOMES).")
+                                       "OUTCOMES; service_level_CHANNEL for a human "
+                                       "channel).")
 
 
 class Scenario(_Frozen):
@@ -556,9 +599,21 @@ class Scenario(_Frozen):
         """The file this scenario was loaded from, if any."""
         return self._source
 
+    @property
+    def human_channels(self) -> tuple[str, ...]:
+        """Names of the staffed channels (queues), in the scenario's order."""
+        return tuple(name for name, channel in self.channels.items() if channel.human)
+
+    @property
+    def service_targets(self) -> dict[str, tuple[float, float]]:
+        """Per human channel: (share of contacts to answer in time, within seconds)."""
+        return {name: (self.channels[name].service_level_target,
+                       self.channels[name].service_target_seconds)
+                for name in self.human_channels}
+
     def to_dict(self) -> dict:
         """The resolved scenario as plain data (``extends`` applied)."""
-        return copy.deepcopy(self._raw) if self._raw else self.model_dump(mode="json")
+        return unshared(self._raw) if self._raw else self.model_dump(mode="json")
 
     def value(self, dotted: str) -> Any:
         """The value at a dotted key path, defaults included (``"market.population"``).

@@ -76,7 +76,8 @@ def statement_rows(statement, offers, strategies: list[str],
         channel = item.removeprefix(SERVICE_LEVEL)
         if item.startswith(SERVICE_LEVEL) and channel in targets:
             target, seconds = targets[channel]
-            rows.append((f"{channel} answered within {seconds:g} s (target {target:.0%})",
+            rows.append((f"{channel} answered within {seconds:g} s (target "
+                         f"{format_share(target)})",
                          [f"{100 * v:.1f} %" for v in values]))
         else:
             rows.append((item, [f"{v:,.0f}" for v in values]))

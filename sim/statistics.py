@@ -15,6 +15,7 @@ import math
 import numpy as np
 import pandas as pd
 
+from .formatting import format_share
 from .outcomes import COMPARED, OUTCOMES, SERVICE_LEVEL
 
 METRICS: dict[str, int] = {m: OUTCOMES[m].better for m in COMPARED}
@@ -347,7 +348,8 @@ def service_warnings(monthly: pd.DataFrame, strategies: list[str],
             below = np.mean(answered[busy] < target * contacts[busy]) if busy.any() else 0.0
             if below > 0.5:
                 level = answered.sum() / contacts.sum()
-                out.append(f"{s}: {channel} answered {level:.0%} of contacts within "
-                           f"{seconds:g} s against a target of {target:.0%}, below it in "
-                           f"{below:.0%} of months: its staff cannot carry the load")
+                out.append(f"{s}: {channel} answered {format_share(level)} of contacts "
+                           f"within {seconds:g} s against a target of {format_share(target)}, "
+                           f"below it in {format_share(below)} of months: its staff cannot "
+                           "carry the load")
     return out

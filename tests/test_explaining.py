@@ -118,7 +118,7 @@ def test_the_console_shows_what_each_strategy_did_and_warns_on_stderr(tmp_path):
     block = text[text.index("what each strategy did"):]
     for item in ("offer to affluent", "revenue", "overhead_costs", "discounted_cash_flow",
                  "residual_value", "customer_equity",
-                 "call_centre answered within 20 s (target 80%)"):
+                 "call_centre answered within 20 s (target 80 %)"):
         assert item in block, item
     assert "service_level_call_centre" in text[:text.index("what each strategy did")]
     # 30 % of the shipped call-centre staff: most months below target, for segmented only.

@@ -1,4 +1,4 @@
-"""Command line: ``cvm run``, ``sweep``, ``validate``, ``calibrate``, ``schema``
+"""Command line: ``cvm run``, ``compare``, ``sweep``, ``validate``, ``calibrate``, ``schema``
 (``python run_scenario.py`` is ``cvm run``).
 
 Exit codes: 0 ok, 2 bad input (one clear message, no traceback), 1 internal error (one
@@ -91,9 +91,9 @@ def _relative(current, op: str, x: float, key: str):
     return round(changed) if isinstance(current, int) else changed
 
 
-def _load(args) -> object:
-    """The scenario of ``args`` with its --set changes; prints its warnings."""
-    scenario = load_scenario(args.scenario)
+def _load(args, file: str | None = None) -> object:
+    """The scenario of ``args`` (or ``file``) with the --set changes; prints its warnings."""
+    scenario = load_scenario(file or args.scenario)
     changes = _parse_set(args.set, scenario)
     if changes:
         try:
@@ -305,6 +305,43 @@ def _spreadsheets(folder: Path, xlsx: bool, csv: bool) -> str:
     return added
 
 
+def cmd_compare(args) -> int:
+    # Imported here so that bad-input errors stay fast.
+    from .compare import compare_scenarios
+    from .experiment import bridge
+    from .report import write_report
+
+    a, b = _load(args), _load(args, args.other)
+    _check_range(args, {**EXPERIMENT_BOUNDS, "seed": (0, MAX_SEED)})
+    labels = (Path(args.scenario).stem, Path(args.other).stem)
+    out = args.out or str(default_folder(f"{labels[1]}-vs-{labels[0]}"))
+    result = _experiment(out, lambda: compare_scenarios(
+        a, b, labels, out, strategies=args.strategy, replications=args.replications,
+        seed=args.seed, workers=args.workers, executor=args.executor,
+        scheduler=args.scheduler, resume=args.resume, progress=not args.quiet,
+        command=args.command_line))
+    if isinstance(result, int):
+        return result
+    for experiment in result.results:
+        write_report(experiment.path)
+    first = result.results[0]
+    print(f"{result.labels[1]} against {result.labels[0]}: {first.replications} replications "
+          f"× {len(result.strategies)} strategies, paired by replication (the same people "
+          f"and draws in both files), seed {first.summaries['seed'].iloc[0]}; "
+          f"{market_size(a)}")
+    table, paid, equity = result.comparison, result.payback, result.table("equity")
+    for s in result.strategies:
+        pair = [f"{result.labels[0]}:{s}", f"{result.labels[1]}:{s}"]
+        mine = table[table["strategy"].isin(pair)]
+        print()
+        print(format_comparison(mine, pair, bridge(equity, pair, top=BRIDGE_TOP),
+                                paid[paid["strategy"] == pair[1]]))
+    print(f"results: {result.path}/ (comparison.csv, bridge.csv, payback.csv; each file's "
+          f"own results and report in {result.path}/{result.labels[0]}/ and "
+          f"{result.path}/{result.labels[1]}/)")
+    return 0
+
+
 def cmd_sweep(args) -> int:
     # Imported here so that bad-input errors stay fast.
     from .sweeps import format_sweep, sweep
@@ -411,6 +448,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--csv", action="store_true",
                    help="also write a CSV next to every Parquet table")
     p.set_defaults(func=cmd_run)
+    p = command("compare", "compare the strategies of two scenario files that share their "
+                           "people and draws, paired by replication")
+    _experiment_options(p, "comparison", "results/<other>-vs-<scenario>")
+    p.add_argument("other", help="the second scenario file, compared against the first")
+    p.add_argument("--strategy", action="append",
+                   help="strategy to compare (repeatable; default: those both files compare)")
+    p.add_argument("--seed", type=int, help="root seed (default: the first file's)")
+    p.set_defaults(func=cmd_compare)
     p = command("sweep", "vary scenario keys by the scenario's sweep block and analyse how "
                          "the strategies' result responds")
     _experiment_options(p, "sweep", "results/<scenario name>-sweep")

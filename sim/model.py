@@ -9,7 +9,8 @@ customers moving to their new proposition over ``transition.months``).
 Step order of a month (synchronous: aggregates are computed between phases, and every
 customer phase reads only its own row plus those aggregates):
 
-1. firm scores its customers, codes them into value tiers and decides reach and spend;
+1. firm applies any scheduled change of its strategy due this month (staffing, budgets,
+   service), scores its customers, codes them into value tiers and decides reach and spend;
 2. retain — customers the firm targets get the retention programme;
 3. contact — who contacts the firm, through which channel;
 4. service levels of every human channel's pools, hour by hour, from the month's load;
@@ -114,6 +115,8 @@ class CVMModel(mesa.Model):
         self.weight = scenario.market.customers_per_agent
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
         self.month = -warmup
+        # Measured months in which a scheduled change of the strategy takes effect.
+        self._changes = {c.from_month for c in scenario.strategies[strategy].schedule}
         # What switching strategy costs, set at the take-over (nothing during the warm-up).
         self.migration_end, self.one_off_cost, self.legacy_overhead = 0, 0.0, 0.0
         self.records: list[dict] = []
@@ -207,6 +210,9 @@ class CVMModel(mesa.Model):
         """Clear last month's fields, find who is where, let the firm decide, and set up the
         month's draws and tables; returns the groups of rows the phases work on."""
         ctx, st = self.ctx, self.ctx.state
+        if t in self._changes:
+            ctx.plan = self.firm.plan = strategies.amend_plan(
+                ctx.plan, ctx.tables, ctx.scenario.strategies[self.strategy].at(t))
         st.reset_month()
         active = is_active(st.stage)
         groups: dict[str, np.ndarray] = {}   # serve's group is found after contact

@@ -19,6 +19,7 @@ therefore depends on the market.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 
 import numpy as np
@@ -225,6 +226,22 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
     label_value = (margin[:, 1] - records.contact_cost()) * life
     label_pull = np.einsum("ls,sl->l", post, measured[:, offer])
 
+    return Plan(strategy=strat, offer=offer,
+                label_value=label_value, label_pull=label_pull,
+                pull=acquisition.conversion(tables.fit[:, offer], w), tier_score=tier_score,
+                **_operations(strat, tables, offer))
+
+
+def amend_plan(plan: Plan, tables: Tables, strat: Strategy) -> Plan:
+    """``plan`` run under ``strat`` from now on (a scheduled change): the same offers and
+    valuations, with the staffing, service, budgets and costs of ``strat``."""
+    return dataclasses.replace(plan, strategy=strat, **_operations(strat, tables, plan.offer))
+
+
+def _operations(strat: Strategy, tables: Tables, offer: np.ndarray) -> dict:
+    """The parts of a plan that follow from how the strategy staffs and serves: agents on
+    duty by (channel, pool, hour), each tier's pool, sales prompts by tier, the monthly
+    overhead of the ``offer``'s propositions and analytics, and staffing costs."""
     n_hours = tables.hourly_share.shape[1]
     agents = np.zeros((len(tables.channel_names), N_POOLS, n_hours), dtype=np.int64)
     for c, channel in enumerate(tables.channel_names):
@@ -245,12 +262,8 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
 
     overhead = float(tables.proposition_fixed_cost[np.unique(offer)].sum() + strat.analytics_cost)
     agent_hours = agents.sum(axis=(1, 2)) * tables.days_per_month
-    return Plan(strategy=strat, offer=offer,
-                label_value=label_value, label_pull=label_pull,
-                pull=acquisition.conversion(tables.fit[:, offer], w), tier_score=tier_score,
-                agents=agents, pool_of_tier=pool_of_tier, sales_prompt=sales_prompt,
-                overhead=overhead,
-                staffing_costs=agent_hours * tables.cost_per_agent_hour)
+    return {"agents": agents, "pool_of_tier": pool_of_tier, "sales_prompt": sales_prompt,
+            "overhead": overhead, "staffing_costs": agent_hours * tables.cost_per_agent_hour}
 
 
 @dataclass(frozen=True)

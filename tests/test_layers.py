@@ -21,7 +21,7 @@ LAYERS: list[set[str]] = [
     {"runner", "validation"},            # one run; docking checks
     {"executors", "store", "statistics"},  # running jobs; the results folder; intervals
     {"experiment"},                      # many runs: Monte Carlo and its evaluator
-    {"report", "sweeps", "exports"},     # charts and pages; sweeps; spreadsheets
+    {"report", "sweeps", "exports", "compare"},  # pages; sweeps; spreadsheets; two files
     {"cli", "__init__"},                 # entry points
 ]
 """Lowest first. A module may import its own layer or lower ones."""

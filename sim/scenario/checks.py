@@ -19,6 +19,12 @@ from .limits import MAX_NAME_LENGTH, MAX_POPULATION, MAX_SWEEP_POINTS
 from .messages import _did_you_mean, _from_pydantic, _show
 from .paths import _set_path
 
+SCHEDULABLE = ("budgets", "staffing", "priority_share", "tier_shares", "sales_centre",
+               "analytics_cost")
+"""Strategy keys a schedule may change during the horizon: how much the firm spends and
+how it staffs and serves. What it offers and how it reads its customers (propositions,
+data quality) are set at the take-over."""
+
 STRATEGY_NAME = re.compile(r"[A-Za-z0-9_-]+")
 """What a strategy may be called: it becomes part of result file names."""
 
@@ -67,19 +73,8 @@ def _reference_errors(s):
             for seg_name in segs:
                 if seg_name not in strat.propositions:
                     yield f"{base}.propositions", f"no proposition for segment '{seg_name}'"
-        for channel, spec in s.channels.items():
-            if spec.human and channel not in strat.staffing:
-                yield f"{base}.staffing", f"no staffing for human channel '{channel}'"
-        for channel, staff in strat.staffing.items():
-            if channel not in s.channels:
-                yield f"{base}.staffing.{channel}", _no_such("channel", channel, s.channels)
-            elif not s.channels[channel].human:
-                yield f"{base}.staffing.{channel}", "self-service channels have no staff"
-            elif isinstance(staff, tuple) and len(staff) != len(
-                    s.channels[channel].hourly_profile):
-                yield f"{base}.staffing.{channel}", (
-                    f"{len(staff)} hourly values for a channel open "
-                    f"{len(s.channels[channel].hourly_profile)} hours a day (its hourly_profile)")
+        yield from _staffing_errors(s, strat.staffing, base)
+        yield from _schedule_errors(s, strat, base)
     named = {"market.attributes": s.market.attributes, "market.segments": s.market.segments,
              "propositions": s.propositions, "channels": s.channels,
              "strategies": s.strategies}
@@ -100,6 +95,46 @@ def _reference_errors(s):
             yield f"compare.{i}", _no_such("strategy", name, s.strategies)
         elif name in s.compare[:i]:
             yield f"compare.{i}", f"strategy '{name}' is compared twice"
+
+
+def _staffing_errors(s, staffing, base: str):
+    """Yield (path, message) for a strategy's ``staffing`` that misses a human channel or
+    names a channel it cannot staff; ``base`` is the strategy's path."""
+    for channel, spec in s.channels.items():
+        if spec.human and channel not in staffing:
+            yield f"{base}.staffing", f"no staffing for human channel '{channel}'"
+    for channel, staff in staffing.items():
+        if channel not in s.channels:
+            yield f"{base}.staffing.{channel}", _no_such("channel", channel, s.channels)
+        elif not s.channels[channel].human:
+            yield f"{base}.staffing.{channel}", "self-service channels have no staff"
+        elif isinstance(staff, tuple) and len(staff) != len(s.channels[channel].hourly_profile):
+            yield f"{base}.staffing.{channel}", (
+                f"{len(staff)} hourly values for a channel open "
+                f"{len(s.channels[channel].hourly_profile)} hours a day (its hourly_profile)")
+
+
+def _schedule_errors(s, strat, base: str):
+    """Yield (path, message) for scheduled changes of a strategy that change what may not
+    change during the horizon, or that make it invalid from their month on."""
+    for i, change in enumerate(strat.schedule):
+        where = f"{base}.schedule.{i}.set"
+        fixed = [key for key in change.set if key.split(".")[0] not in SCHEDULABLE]
+        for key in fixed:
+            yield f"{where}.{key}", ("cannot change during the horizon; a schedule may change "
+                                     "only " + ", ".join(SCHEDULABLE))
+        if fixed:
+            continue
+        try:
+            later = strat.at(change.from_month)
+        except ScenarioError as err:
+            yield (f"{where}.{err.path}" if err.path else where), err.message
+            continue
+        if change.from_month > s.simulation.horizon_months:
+            yield f"{base}.schedule.{i}.from_month", (
+                f"month {change.from_month} is after the horizon "
+                f"({s.simulation.horizon_months} months)")
+        yield from _staffing_errors(s, later.staffing, where)
 
 
 def _sweep_errors(s):

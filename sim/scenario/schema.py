@@ -31,7 +31,7 @@ from pydantic_core import PydanticCustomError
 
 from ..codes import ACTIVE_STAGES
 from ..errors import ScenarioError
-from .checks import _reference_errors, _sweep_errors
+from .checks import SCHEDULABLE, _reference_errors, _sweep_errors
 from .limits import (
     MAX_CODES,
     MAX_CUSTOMERS_PER_AGENT,
@@ -439,6 +439,17 @@ class Transition(_Frozen):
                        "running and cost their fixed costs.")
 
 
+class ScheduledChange(_Frozen):
+    """From a measured month on, some of the strategy's keys take new values."""
+
+    from_month: Annotated[int, Field(ge=1, le=1200), _WHOLE] = Field(
+        description="First measured month with the new values (1 = the first month).")
+    set: dict[str, Any] = Field(
+        min_length=1, description="Strategy keys, dotted within the strategy (e.g. "
+                                  "staffing.call_centre, budgets.retention), and their new "
+                                  "values. Only " + ", ".join(SCHEDULABLE) + " may change.")
+
+
 class Strategy(_Frozen):
     """A firm's policy: ``gsp`` treats every customer alike; ``segmented`` labels customers
     (with accuracy ``data_quality``), offers each label its best-fitting proposition,
@@ -474,6 +485,30 @@ class Strategy(_Frozen):
                          "on the log-odds at data_quality 0, shrinking linearly to 0 at "
                          "data_quality 1).")
     transition: Transition = Transition()
+    schedule: tuple[ScheduledChange, ...] = Field(
+        (), description="Changes from a given month on (e.g. a third fewer agents from month "
+                        "24), applied in order of from_month; later changes build on earlier "
+                        "ones.")
+
+    def at(self, month: int) -> Strategy:
+        """The strategy in force in measured ``month``: every scheduled change whose
+        from_month has come applied in order (itself without any).
+
+        Raises:
+            ScenarioError: a change names an unknown key or gives a bad value (the path is
+                within the strategy).
+        """
+        due = sorted((c for c in self.schedule if c.from_month <= month),
+                     key=lambda c: c.from_month)
+        if not due:
+            return self
+        data = self.model_dump(mode="json")
+        for change in due:
+            _apply_changes(data, {}, change.set, Strategy)
+        try:
+            return Strategy.model_validate(data)
+        except ValidationError as err:
+            raise _from_pydantic(err, data, None, {}, Strategy) from None
 
     @model_validator(mode="after")
     def _kind_levers(self) -> Strategy:

@@ -1,0 +1,134 @@
+"""Paired comparisons across two scenario files: the same strategies in two worlds.
+
+A what-if that changes the market rather than a strategy (customers who prefer
+self-service, a cheaper competitor) needs two files. When both files draw the same people
+with the same luck, replication r of file A and replication r of file B meet the same
+customers and the same random numbers, so their difference is paired exactly as two
+strategies of one file are. Whether they do is decided by the keys that set who the people
+are and how many random numbers a month draws: :data:`PEOPLE_KEYS`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pandas as pd
+
+from .errors import OptionError
+from .experiment import ExperimentResult, monte_carlo
+from .outcomes import compared
+from .scenario import Scenario
+from .statistics import bridge, comparison, payback
+
+PEOPLE_KEYS = ("simulation.seed", "simulation.warmup_months", "market.population",
+               "market.initial_customers", "market.customers_per_agent",
+               "market.initial_max_tenure_months", "market.segments",
+               "propositions")
+"""Keys two files must agree on to be paired: the seed and the warm-up, the people (how
+many, their segments with shares and churn propensities, who starts as a customer and for
+how long) and the propositions, on which the firm's market research draws its luck. Every
+other key may differ (segments' behaviour included, when it is given under
+``market.segments`` it must agree too)."""
+
+
+def unpaired_keys(a: Scenario, b: Scenario) -> list[str]:
+    """The :data:`PEOPLE_KEYS` on which ``a`` and ``b`` differ (for segments and
+    propositions: their names, order, shares and churn propensities, or their number)."""
+    def people(s: Scenario, key: str):
+        if key == "market.segments":
+            return [(name, seg.share, seg.churn) for name, seg in s.market.segments.items()]
+        if key == "propositions":
+            return list(s.propositions)
+        return s.value(key)
+
+    return [key for key in PEOPLE_KEYS if people(a, key) != people(b, key)]
+
+
+@dataclass
+class CrossComparison:
+    """Two files' experiments and their paired comparison, strategy by strategy."""
+
+    path: Path
+    labels: tuple[str, str]
+    results: tuple[ExperimentResult, ExperimentResult]
+    strategies: list[str]
+    comparison: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """For each strategy, the rows of :func:`sim.statistics.comparison` of
+    ``"B:strategy"`` against ``"A:strategy"`` (labels as in :attr:`labels`)."""
+    bridge: pd.DataFrame = field(default_factory=pd.DataFrame)
+    payback: pd.DataFrame = field(default_factory=pd.DataFrame)
+
+    @property
+    def failures(self) -> dict[str, str]:
+        return {**self.results[0].failures, **self.results[1].failures}
+
+    def table(self, name: str) -> pd.DataFrame:
+        """One table (``summaries``, ``equity``, ``monthly``, ...) of both experiments,
+        each strategy renamed ``label:strategy``."""
+        frames = []
+        for result, label in zip(self.results, self.labels, strict=True):
+            df = pd.read_parquet(result.path / f"{name}.parquet")
+            frames.append(df.assign(strategy=label + ":" + df["strategy"].astype(str)))
+        return pd.concat(frames, ignore_index=True)
+
+
+def compare_scenarios(a: Scenario, b: Scenario, labels: tuple[str, str], out: str | Path,
+                      strategies: list[str] | None = None, replications: int | None = None,
+                      seed: int | None = None, **run_options) -> CrossComparison:
+    """Run both scenarios' strategies with the same seed and replications and compare each
+    strategy of ``b`` with the same strategy of ``a``, paired by replication.
+
+    Args:
+        a, b: The scenarios; ``b`` is compared against ``a``.
+        labels: Short names of the two (their file names), used in the tables.
+        out: Folder holding one results folder per scenario (``out/<label>``) and the
+            cross comparison (``comparison.csv``, ``bridge.csv``, ``payback.csv``).
+        strategies: Strategies to compare (default: those both files compare, in ``a``'s
+            order).
+        replications, seed: As for :func:`sim.experiment.monte_carlo` (default: ``a``'s).
+        run_options: Passed on to :func:`sim.experiment.monte_carlo`.
+
+    Raises:
+        OptionError: the files do not share their people and draws (naming the keys), or
+            have no strategy in common.
+    """
+    if labels[0] == labels[1]:
+        labels = (f"{labels[0]}_a", f"{labels[1]}_b")
+    differ = unpaired_keys(a, b) if seed is None else [
+        k for k in unpaired_keys(a, b) if k != "simulation.seed"]
+    if differ:
+        raise OptionError(
+            f"{labels[1]} does not share the people and draws of {labels[0]}: they differ in "
+            f"{', '.join(differ)}, so no replication would meet the same customers with the "
+            "same luck. Make these keys equal (e.g. give both files the same market) to "
+            "compare them.", "", "compare")
+    common = [s for s in a.compare if s in b.compare]
+    strategies = list(strategies or common)
+    missing = [s for s in strategies if s not in a.strategies or s not in b.strategies]
+    if missing or not strategies:
+        raise OptionError(
+            f"no strategy {'named ' + ', '.join(missing) if missing else ''} in both files "
+            f"to compare (compared in both: {', '.join(common) or 'none'})", "", "--strategy")
+    replications = replications or a.simulation.replications
+    out = Path(out)
+    results = tuple(
+        monte_carlo(s.override({"compare": strategies}), replications=replications, seed=seed,
+                    out=out / label, **run_options)
+        for s, label in zip((a, b), labels, strict=True))
+    cross = CrossComparison(out, labels, results, strategies)
+    if cross.failures:
+        return cross
+    tagged = {name: cross.table(name) for name in ("summaries", "equity", "monthly")}
+    metrics = compared(a.human_channels) | compared(b.human_channels)
+    pairs = [[f"{labels[0]}:{s}", f"{labels[1]}:{s}"] for s in strategies]
+    cross.comparison = pd.concat([comparison(tagged["summaries"], p, metrics) for p in pairs],
+                                 ignore_index=True)
+    cross.bridge = pd.concat([bridge(tagged["equity"], p) for p in pairs], ignore_index=True)
+    cross.payback = pd.concat([payback(tagged["monthly"], p)[1] for p in pairs],
+                              ignore_index=True)
+    cross.comparison.to_csv(out / "comparison.csv", index=False)
+    cross.bridge.to_csv(out / "bridge.csv", index=False)
+    cross.payback.to_csv(out / "payback.csv", index=False)
+    return cross
+

@@ -26,10 +26,9 @@ PEOPLE_KEYS = ("simulation.seed", "simulation.warmup_months", "market.population
                "market.initial_max_tenure_months", "market.segments",
                "propositions")
 """Keys two files must agree on to be paired: the seed and the warm-up, the people (how
-many, their segments with shares and churn propensities, who starts as a customer and for
-how long) and the propositions, on which the firm's market research draws its luck. Every
-other key may differ (segments' behaviour included, when it is given under
-``market.segments`` it must agree too)."""
+many, their segments' names, shares and churn propensities, who starts as a customer and
+for how long) and the propositions, on which the firm's market research draws its luck.
+Every other key may differ, the segments' needs and channel preferences included."""
 
 
 def unpaired_keys(a: Scenario, b: Scenario) -> list[str]:

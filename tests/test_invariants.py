@@ -19,7 +19,8 @@ def check_month(model: sim.CVMModel) -> None:
     """Assert every invariant on the model's state after a step."""
     ctx = model.ctx
     state, month, row = ctx.state, ctx.month, model.records[-1]
-    n = len(state)
+    # Every agent is counted once in some stage, as the people it stands for.
+    n = len(state) * ctx.scenario.market.customers_per_agent
     assert sum(row[s] for s in sim.STAGES) == n
     for name, value in row.items():
         assert np.isfinite(value), name
@@ -80,6 +81,7 @@ def random_scenarios(draw):
         "market.population": population,
         "market.initial_customers": draw(st.integers(0, population)),
         "market.initial_max_tenure_months": draw(st.integers(0, 60)),
+        "market.customers_per_agent": draw(st.integers(1, 4)),
         "simulation.horizon_months": draw(st.integers(1, 24)),
         "economics.discount_rate_annual": draw(st.floats(0.001, 1.0)),
         "behaviour.satisfaction.memory": draw(unit),

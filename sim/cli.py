@@ -111,8 +111,7 @@ def market_size(scenario) -> str:
     """The scenario's market in words (see :func:`sim.formatting.format_market`)."""
     from .formatting import format_market
 
-    m = scenario.market
-    return format_market(m.population, m.initial_customers, m.customers_per_agent, m.agents)
+    return format_market(scenario.market)
 
 
 BRIDGE_TOP = 5

@@ -21,11 +21,13 @@ from .outcomes import compared
 from .scenario import Scenario
 from .statistics import bridge, comparison, payback
 
-PEOPLE_KEYS = ("simulation.seed", "simulation.warmup_months", "market.population",
+PEOPLE_KEYS = ("simulation.seed", "simulation.warmup_months", "simulation.horizon_months",
+               "market.population",
                "market.initial_customers", "market.customers_per_agent",
                "market.initial_max_tenure_months", "market.segments",
                "propositions")
-"""Keys two files must agree on to be paired: the seed and the warm-up, the people (how
+"""Keys two files must agree on to be paired: the seed, the warm-up and the horizon, the
+people (how
 many, their segments' names, shares and churn propensities, who starts as a customer and
 for how long) and the propositions, on which the firm's market research draws its luck.
 Every other key may differ, the segments' needs and channel preferences included."""
@@ -78,6 +80,10 @@ def compare_scenarios(a: Scenario, b: Scenario, labels: tuple[str, str], out: st
     """Run both scenarios' strategies with the same seed and replications and compare each
     strategy of ``b`` with the same strategy of ``a``, paired by replication.
 
+    Each file's market is warmed up under its own baseline (the first of its ``compare``),
+    which also runs; a file that changes its baseline changes the market every strategy
+    takes over, and that is part of its what-if.
+
     Args:
         a, b: The scenarios; ``b`` is compared against ``a``.
         labels: Short names of the two (their file names), used in the tables.
@@ -111,9 +117,12 @@ def compare_scenarios(a: Scenario, b: Scenario, labels: tuple[str, str], out: st
             f"to compare (compared in both: {', '.join(common) or 'none'})", "", "--strategy")
     replications = replications or a.simulation.replications
     out = Path(out)
+    # Each file keeps its own baseline first: it runs that file's warm-up, so each file's
+    # results are those `cvm run` would give.
     results = tuple(
-        monte_carlo(s.override({"compare": strategies}), replications=replications, seed=seed,
-                    out=out / label, **run_options)
+        monte_carlo(s.override({"compare": [s.compare[0]] + [x for x in strategies
+                                                             if x != s.compare[0]]}),
+                    replications=replications, seed=seed, out=out / label, **run_options)
         for s, label in zip((a, b), labels, strict=True))
     cross = CrossComparison(out, labels, results, strategies)
     if cross.failures:

@@ -29,14 +29,15 @@ def format_share(share: float) -> str:
     return "–" if math.isnan(share) else f"{100 * share:.0f} %"
 
 
-def format_market(population: int, initial_customers: int, customers_per_agent: int,
-                  agents: int) -> str:
-    """The market's size in the client's units, e.g. ``a market of 600,000 people (200,000
-    of them customers at the start), simulated as 60,000 agents of 10 people each``."""
-    text = (f"a market of {population:,} people ({initial_customers:,} of them customers at "
-            "the start)")
-    if customers_per_agent > 1:
-        text += f", simulated as {agents:,} agents of {customers_per_agent:,} people each"
+def format_market(market) -> str:
+    """A scenario's ``market`` in the client's units, e.g. ``a market of 600,000 people
+    (200,000 of them customers at the start), simulated as 60,000 agents of 10 people
+    each``."""
+    text = (f"a market of {market.population:,} people ({market.initial_customers:,} of "
+            "them customers at the start)")
+    if market.customers_per_agent > 1:
+        text += (f", simulated as {market.agents:,} agents of "
+                 f"{market.customers_per_agent:,} people each")
     return text
 
 
@@ -74,11 +75,13 @@ def statement_rows(statement, offers, strategies: list[str],
     for item in statement.index:
         values = statement.loc[item, strategies]
         channel = item.removeprefix(SERVICE_LEVEL)
-        if item.startswith(SERVICE_LEVEL) and channel in targets:
-            target, seconds = targets[channel]
-            rows.append((f"{channel} answered within {seconds:g} s (target "
-                         f"{format_share(target)})",
-                         [f"{100 * v:.1f} %" for v in values]))
+        if item.startswith(SERVICE_LEVEL):
+            name = item
+            if channel in targets:
+                target, seconds = targets[channel]
+                name = (f"{channel} answered within {seconds:g} s (target "
+                        f"{format_share(target)})")
+            rows.append((name, [f"{100 * v:.1f} %" for v in values]))
         else:
             rows.append((item, [f"{v:,.0f}" for v in values]))
     return rows

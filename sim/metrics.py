@@ -226,7 +226,8 @@ def offers_table(ctx: Context) -> pd.DataFrame:
 
 
 def customers_table(ctx: Context, residual: np.ndarray) -> pd.DataFrame:
-    """One row per person at the end of the run."""
+    """One row per agent at the end of the run (each stands for
+    ``market.customers_per_agent`` people; ``value`` and ``residual_value`` are per person)."""
     st, t = ctx.state, ctx.tables
     prop_names = np.array(("",) + t.proposition_names, dtype=object)
     return pd.DataFrame({

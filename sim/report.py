@@ -386,10 +386,7 @@ def _read_optional(results_dir: Path, table: str, point: int) -> pd.DataFrame:
 def _facts_table(manifest: dict, scenario=None) -> str:
     """The manifest's run facts (and the market of ``scenario``) as an HTML table."""
     versions = ", ".join(f"{k} {v}" for k, v in sorted(manifest.get("versions", {}).items()))
-    rows = [("market", format_market(scenario.market.population,
-                                     scenario.market.initial_customers,
-                                     scenario.market.customers_per_agent,
-                                     scenario.market.agents))] if scenario is not None else []
+    rows = [("market", format_market(scenario.market))] if scenario is not None else []
     rows += [
         ("strategies", " vs ".join(manifest["strategies"]) + " (first is the baseline)"),
         ("replications", f"{manifest['replications']:,} per strategy"),

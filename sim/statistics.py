@@ -16,10 +16,11 @@ import numpy as np
 import pandas as pd
 
 from .formatting import format_share
-from .outcomes import COMPARED, OUTCOMES, SERVICE_LEVEL
+from .outcomes import SERVICE_LEVEL, compared
 
-METRICS: dict[str, int] = {m: OUTCOMES[m].better for m in COMPARED}
-"""Metrics of the comparison table, with the direction that counts as better."""
+METRICS: dict[str, int] = compared(())
+"""Metrics of the comparison table of a scenario without human channels, with the
+direction that counts as better (see :func:`sim.outcomes.compared`)."""
 
 
 def t_interval(values: np.ndarray, level: float = 0.95) -> tuple[float, float, float]:

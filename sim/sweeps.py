@@ -539,13 +539,11 @@ def format_sweep(result: SweepResult, scenario: Scenario, max_rows: int = 40) ->
     labels = dict(zip(names, _short(names), strict=True))
     strategies = list(scenario.compare)
     means = point_means(result.per_point, strategies)
-    m = scenario.market
     lines = [f"{scenario.name or 'sweep'}: {result.design} design, {len(result.points):,} "
              f"points × {len(strategies)} {'strategy' if len(strategies) == 1 else 'strategies'}"
              f" × {result.replications} replications, "
              f"seed {scenario.simulation.seed}, {scenario.simulation.horizon_months} months, "
-             + format_market(m.population, m.initial_customers, m.customers_per_agent,
-                             m.agents),
+             + format_market(scenario.market),
              f"response: {result.response}, mean [95 % CI] over replications", ""]
     if len(means) <= max_rows:
         head = ["point", *(labels[n] for n in names), "mean", "95 % CI"]

@@ -90,11 +90,28 @@ def test_a_market_what_if_is_paired_with_the_same_people(tmp_path):
     assert unpaired_keys(base, online) == []
     result = compare_scenarios(base, online, ("base", "online"), tmp_path, replications=2,
                                workers=1, strategies=["gsp"])
-    lines = result.bridge[(result.bridge["kind"] == "line")
-                          & (result.bridge["component"] == "service_costs")]
-    assert (lines["ci_low"] > 0).all()       # less spent on contacts, in every pair
+    equity = result.table("equity")
+    spent = equity[(equity["kind"] == "line") & (equity["component"] == "service_costs")] \
+        .pivot(index="replication", columns="strategy", values="value")
+    # Costs are negative lines: less spent on contacts in every replication.
+    assert (spent["online:gsp"] > spent["base:gsp"]).all()
     assert (tmp_path / "base" / "summaries.parquet").exists()
     assert (tmp_path / "comparison.csv").exists()
+
+
+@pytest.mark.parametrize("change", [
+    {"market.population": 4000}, {"market.customers_per_agent": 3},
+    {"simulation.horizon_months": 36}, {"simulation.seed": 7},
+    {"market.segments.affluent.share": 0.25, "market.segments.mainstream.share": 0.45},
+    {"propositions.basic.price": 1}])
+def test_what_sets_the_people_and_draws_must_agree(change):
+    base = _small()
+    other = base.override(change)
+    differ = unpaired_keys(base, other)
+    if "propositions.basic.price" in change:   # a price is not who the people are
+        assert differ == []
+    else:
+        assert len(differ) == 1 and list(change)[0].startswith(differ[0]), differ
 
 
 def test_files_with_other_people_are_refused_naming_the_keys():

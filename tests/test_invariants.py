@@ -76,12 +76,13 @@ def random_scenarios(draw):
     weights = [draw(st.floats(0.05, 1.0)) for _ in segments]
     shares = [w / sum(weights) for w in weights]
     shares[-1] = 1.0 - sum(shares[:-1])
-    population = draw(st.integers(20, 300))
+    per_agent = draw(st.integers(1, 4))
+    agents = draw(st.integers(20, 300))
     changes = {
-        "market.population": population,
-        "market.initial_customers": draw(st.integers(0, population)),
+        "market.customers_per_agent": per_agent,
+        "market.population": agents * per_agent,
+        "market.initial_customers": draw(st.integers(0, agents)) * per_agent,
         "market.initial_max_tenure_months": draw(st.integers(0, 60)),
-        "market.customers_per_agent": draw(st.integers(1, 4)),
         "simulation.horizon_months": draw(st.integers(1, 24)),
         "economics.discount_rate_annual": draw(st.floats(0.001, 1.0)),
         "behaviour.satisfaction.memory": draw(unit),

@@ -41,6 +41,14 @@ def _reference_errors(s):
         yield "market.initial_customers", (
             f"{s.market.initial_customers} initial customers exceed the population "
             f"{s.market.population}")
+    k = s.market.customers_per_agent
+    for key in ("population", "initial_customers"):
+        people = getattr(s.market, key)
+        if people % k:
+            below, above = people - people % k, people - people % k + k
+            yield f"market.{key}", (
+                f"{people:,} is not a whole number of agents of {k:,} people each "
+                f"(market.customers_per_agent): use {below:,} or {above:,}")
     if s.market.agents > MAX_POPULATION:
         yield "market.population", (
             f"{s.market.population:,} people at {s.market.customers_per_agent:,} per agent "

@@ -155,6 +155,28 @@ def format_comparison(table, strategies: list[str], bridge=None, payback=None) -
     return "\n".join(lines)
 
 
+def format_ladder(steps) -> str:
+    """An attribution ladder as text: per metric, what each step adds over the step before
+    (paired by replication, 95 % CI) and its share of the whole gap.
+
+    Args:
+        steps: :func:`sim.statistics.ladder`.
+    """
+    from .formatting import format_share
+
+    width = max(len(s) for s in steps["strategy"]) + len(" (over )") + max(
+        len(s) for s in steps["previous"])
+    lines = ["attribution ladder: what each step adds to the step before it, paired by "
+             "replication (another order of steps can attribute the gap differently):"]
+    for metric, rows in steps.groupby("metric", sort=False):
+        lines.append(f"  {metric}:")
+        lines += [f"{_difference(f'{r.strategy} (over {r.previous})', width, r, '    ')}"
+                  + ("" if math.isnan(r.share_of_gap)
+                     else f"  {format_share(r.share_of_gap)} of the gap")
+                  for r in rows.itertuples()]
+    return "\n".join(lines)
+
+
 def format_statement(statement, offers, strategies: list[str],
                      targets: dict[str, tuple[float, float]]) -> str:
     """What each strategy did, as text (see :func:`sim.formatting.statement_rows`)."""
@@ -272,6 +294,9 @@ def cmd_run(args) -> int:
     equity = pd.read_parquet(result.path / TABLES["equity"])
     print(format_comparison(result.comparison, strategies,
                             bridge(equity, strategies, top=BRIDGE_TOP), result.payback))
+    if not result.ladder.empty:
+        print()
+        print(format_ladder(result.ladder))
     targets = scenario.service_targets
     print()
     print(format_statement(

@@ -51,6 +51,7 @@ from .statistics import (
     equity_half_widths,
     equity_paths,
     intervals,
+    ladder,
     pair_keys,
     paired_differences,
     payback,
@@ -73,7 +74,7 @@ __all__ = [
     "BRIDGE_OTHER", "BRIDGE_TOTAL", "EXECUTORS", "METRICS", "TABLES", "Evaluator",
     "Execution", "ExperimentResult", "Job", "Outcome", "ResultStore", "Task", "_bounded",
     "bridge", "comparison", "equity_half_widths", "equity_paths", "execute", "intervals",
-    "manifest", "monte_carlo", "pair_keys", "paired_differences", "payback",
+    "ladder", "manifest", "monte_carlo", "pair_keys", "paired_differences", "payback",
     "payback_month", "progress_bar", "run_and_store", "run_job", "scenario_hash",
     "t_interval", "task_order", "update_manifest", "versions", "write_atomic",
 ]
@@ -161,6 +162,9 @@ class ExperimentResult:
     """See :func:`bridge` (also ``bridge.csv``)."""
     payback: pd.DataFrame = field(default_factory=pd.DataFrame)
     """The summary of :func:`payback` (also ``payback.csv``)."""
+    ladder: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """An attribution ladder's steps (see :func:`ladder`; also ``ladder.csv``), if the
+    scenario's ``ladder`` is on; else empty."""
 
 
 def monte_carlo(scenario: Scenario, replications: int | None = None, seed: int | None = None,
@@ -231,6 +235,8 @@ class _Plan:
     out: Path
     metrics: dict[str, int]
     """The comparison's metrics and their better directions."""
+    ladder: bool
+    """Whether ``strategies`` is an attribution ladder."""
 
 
 @dataclass(frozen=True)
@@ -267,7 +273,7 @@ def _plan(scenario: Scenario, replications: int | None, seed: int | None,
     cap = 10 * replications if max_replications is None else max_replications
     out = Path(out) if out else default_folder(scenario.name)
     return _Plan(list(scenario.compare), seed, replications, cap, target_ci, out,
-                 compared(scenario.human_channels))
+                 compared(scenario.human_channels), scenario.ladder)
 
 
 def _replicate(evaluator: Evaluator, plan: _Plan) -> _Replicated:
@@ -303,7 +309,7 @@ def _stop(table: pd.DataFrame, n: int, plan: _Plan) -> str | None:
 
 def _write_tables(store: ResultStore, plan: _Plan, done: _Replicated) -> ExperimentResult:
     """Combine the runs into the folder's tables and write the comparison, the equity
-    bridge and the payback next to them."""
+    bridge, the payback and any attribution ladder next to them."""
     out = store.path
     store.combine(done.tasks)
     done.comparison.to_csv(out / "comparison.csv", index=False)
@@ -313,6 +319,9 @@ def _write_tables(store: ResultStore, plan: _Plan, done: _Replicated) -> Experim
         "strategy", "replication", "month", "net_cash_flow", "discount_factor"]),
         plan.strategies)
     paid.to_csv(out / "payback.csv", index=False)
+    steps = ladder(done.summaries, plan.strategies) if plan.ladder else pd.DataFrame()
+    if plan.ladder:
+        steps.to_csv(out / "ladder.csv", index=False)
     update_manifest(out, replications=done.replications, stopped_because=done.stopped_because)
     return ExperimentResult(out, done.summaries, done.comparison, done.replications, {},
-                            done.stopped_because, bridge=bridged, payback=paid)
+                            done.stopped_because, bridge=bridged, payback=paid, ladder=steps)

@@ -41,7 +41,7 @@ from .formatting import (  # noqa: F401
     statement_rows,
 )
 from .outcomes import outcomes_of
-from .statistics import offer_summary, service_warnings, statement
+from .statistics import ladder, offer_summary, service_warnings, statement
 
 CUSTOMER_STAGES = STAGES[1:5]
 """The stages of a current customer (acquisition .. decline), as counted in customer-months."""
@@ -305,6 +305,7 @@ def write_report(results_dir: Path, point: int = 0) -> Path:
 {_comparison_table(comparison, known)}
 <p class="note">Mean over replications; 95 % CI as [low, high]; for a difference, share won
 is the share of replications in which the strategy beats the baseline.</p>
+{_ladder_section(scenario, _read(results_dir, "summaries", point), strategies)}
 <h2>What each strategy did</h2>
 {did}
 <p class="note">Means over replications. The offer each label (the firm's reading of a
@@ -457,6 +458,29 @@ def _bridge_table(table: pd.DataFrame) -> str:
             f'<td class="num">{_e(format_interval(r.ci_low, r.ci_high, signed=True))}</td>'
             f'<td class="num">{r.n:,.0f}</td></tr>' for r in table.itertuples(index=False)]
     return "<table>\n" + head + "\n" + "\n".join(rows) + "\n</table>"
+
+
+def _ladder_section(scenario, summaries: pd.DataFrame, strategies: list[str]) -> str:
+    """The attribution ladder (:func:`sim.statistics.ladder`) as an HTML section, or ""
+    unless the scenario's ``ladder`` is on."""
+    if scenario is None or not scenario.ladder:
+        return ""
+    head = ("<tr><th>metric</th><th>step</th><th>mean difference</th><th>95 % CI</th>"
+            "<th>share of the gap</th></tr>")
+    rows = [f"<tr><td>{_e(r.metric)}</td><td>{_e(f'{r.strategy} − {r.previous}')}</td>"
+            f'<td class="num">{_e(format_number(r.mean, signed=True))}</td>'
+            f'<td class="num">{_e(format_interval(r.ci_low, r.ci_high, signed=True))}</td>'
+            f'<td class="num">{_e(_share_or_blank(r.share_of_gap))}</td></tr>'
+            for r in ladder(summaries, strategies).itertuples(index=False)]
+    return ("<h2>Attribution ladder</h2>\n<table>\n" + head + "\n" + "\n".join(rows)
+            + "\n</table>\n<p class=\"note\">Each step adds practices to the step before "
+            "it; its difference is paired by replication against that step, and its share is "
+            "of the whole gap between the last strategy and the first. Practices interact: "
+            "another order of steps can attribute the gap differently.</p>")
+
+
+def _share_or_blank(share: float) -> str:
+    return "" if np.isnan(share) else format_share(share)
 
 
 def _payback_table(summary: pd.DataFrame) -> str:

@@ -61,6 +61,38 @@ def comparison(summaries: pd.DataFrame, strategies: list[str],
     return pd.DataFrame(rows)
 
 
+LADDER_METRICS: tuple[str, ...] = ("customer_equity", "churn_rate_annual")
+"""Metrics of an attribution ladder."""
+
+
+def ladder(summaries: pd.DataFrame, strategies: list[str],
+           metrics: tuple[str, ...] = LADDER_METRICS) -> pd.DataFrame:
+    """An attribution ladder: each strategy against the one before it in ``strategies``
+    (each adds practices to its predecessor), paired by replication.
+
+    Returns:
+        One row per step and metric: ``strategy``, ``previous``, ``metric``, the paired
+        difference's ``mean``, ``ci_low``, ``ci_high`` (the metric's unit) and ``n``, and
+        ``share_of_gap``, the step's mean over the mean difference between the last and
+        the first strategy (the steps' shares add up to 1; nan without a gap). What a step
+        adds depends on what the steps before it already do: practices interact, so
+        another order can attribute the gap differently.
+    """
+    rows = []
+    by = {s: summaries[summaries["strategy"] == s].set_index(pair_keys(summaries))
+          .sort_index() for s in strategies}
+    for metric in metrics:
+        gap = float(by[strategies[-1]][metric].sub(by[strategies[0]][metric]).mean())
+        for previous, s in zip(strategies, strategies[1:], strict=False):
+            paired = by[s][metric].sub(by[previous][metric]).dropna()
+            mean, low, high = t_interval(paired.to_numpy())
+            rows.append({"strategy": s, "previous": previous, "metric": metric,
+                         "mean": mean, "ci_low": low, "ci_high": high, "n": len(paired),
+                         "share_of_gap": mean / gap if gap else math.nan})
+    return pd.DataFrame(rows, columns=["strategy", "previous", "metric", "mean", "ci_low",
+                                       "ci_high", "n", "share_of_gap"])
+
+
 def equity_half_widths(table: pd.DataFrame) -> dict[str, float]:
     """CI half-width of every paired customer-equity difference, by strategy."""
     diffs = table[(table["kind"] == "paired_difference")

@@ -7,7 +7,10 @@ answered in time). ``segmented`` reads each customer's segment with accuracy
 ``data_quality``, offers every label the proposition its market research says fits best,
 spends budgets on the labels and value tiers it estimates to be worth most, targets
 retention by its churn score × estimated value, reserves agents for tier A and prompts
-sales contacts from the customer code.
+sales contacts from the customer code. Each of these practices is a key of the strategy
+(``propositions``, ``value_codes``, ``allocation``, ``retention_targeting``,
+``priority_share``, ``sales_prompts``) that ``kind`` only gives a default, so a gsp can take
+them up one at a time; nothing here reads ``kind`` itself.
 
 The firm decides only from what a firm can observe (DESIGN decision 8): its labels, tiers,
 products, tenure, spend, contacts and whether they were answered, and its own records of
@@ -74,18 +77,19 @@ class Plan:
     staffing_costs: np.ndarray  # (C,) agents' cost per channel (currency/month)
 
     @property
-    def segmented(self) -> bool:
-        return self.strategy.kind == "segmented"
-
-    @property
     def data_quality(self) -> float:
-        """Accuracy of the firm's labels (1 for gsp, which keeps none)."""
+        """Accuracy of the firm's labels (1 where no practice reads them)."""
         return data_quality_of(self.strategy)
 
     @property
     def scores_churn(self) -> bool:
         """Whether the firm fits a churn score (to target retention)."""
-        return self.segmented
+        return self.strategy.retention_targeting == "churn_score"
+
+    @property
+    def by_value(self) -> bool:
+        """Whether budgets go to the groups of highest estimated value first."""
+        return self.strategy.allocation == "by_value"
 
 
 @dataclass(frozen=True)
@@ -194,9 +198,9 @@ def posterior(shares: np.ndarray, data_quality: float) -> np.ndarray:
 
 
 def data_quality_of(strategy: Strategy) -> float:
-    """Accuracy of the strategy's labels: its data quality if segmented; gsp keeps no
-    labels (it reads none), which is the same as reading them all right."""
-    return strategy.data_quality if strategy.kind == "segmented" else 1.0
+    """Accuracy of the strategy's labels: its data quality if any practice reads them; a
+    firm that reads none keeps none, which is the same as reading them all right."""
+    return strategy.data_quality if strategy.reads_labels else 1.0
 
 
 def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
@@ -209,7 +213,7 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
     post = posterior(label_shares(records, data_quality), data_quality)
     measured = research(tables, w, strat, research_errors)             # (S, P)
 
-    if strat.kind == "gsp":
+    if strat.propositions == "one":
         offer = np.full(len(tables.segment_names),
                         tables.proposition_names.index(strat.proposition))
     elif strat.propositions == "best_fit":
@@ -257,7 +261,7 @@ def _operations(strat: Strategy, tables: Tables, offer: np.ndarray) -> dict:
     pool_of_tier = np.full(len(TIERS), GENERAL_POOL)
     if agents[:, PRIORITY_POOL].any():
         pool_of_tier[TIER_A] = PRIORITY_POOL
-    prompted = (TIER_A, TIER_B) if strat.kind == "segmented" else (TIER_A, TIER_B, TIER_C)
+    prompted = (TIER_A, TIER_B) if strat.sales_prompts == "by_code" else (TIER_A, TIER_B, TIER_C)
     sales_prompt = np.isin(np.arange(len(TIERS)), prompted) & strat.sales_centre
 
     overhead = float(tables.proposition_fixed_cost[np.unique(offer)].sum() + strat.analytics_cost)
@@ -318,13 +322,13 @@ class Census:
 
 def tier_of_cells(plan: Plan, customers: np.ndarray) -> np.ndarray:
     """(L, K+1) the firm's ABC customer code of each (label, products held) cell, given
-    ``customers`` counted in each: C everywhere under gsp, which keeps no code.
+    ``customers`` counted in each: C everywhere for a firm without value codes.
 
     Cells are ranked by estimated value; the top ``tier_shares.A`` of customers are A, the
     next ``tier_shares.B`` are B (a cell on a boundary goes to the higher tier). Ranking
     the few cells costs one pass, not a sort of customers.
     """
-    if not plan.segmented:
+    if not plan.strategy.value_codes:
         return np.full(plan.tier_score.shape, TIER_C, dtype=np.int8)
     counts = customers.ravel()
     order = np.argsort(-plan.tier_score.ravel(), kind="stable")
@@ -374,8 +378,9 @@ def allocate(budget: float, counts: np.ndarray, unit_cost: float, worth: np.ndar
 
 def retention_worth(plan: Plan, score: np.ndarray | None, n_propositions: int) -> np.ndarray:
     """(cells × L,) what reaching a customer of each (score cell, label) is worth to the
-    firm: gsp, 1 for cells with a recent complaint, else 0; segmented, churn score ×
-    estimated value of the label at the cell's products (value alone without a score)."""
+    firm: targeting complaints, 1 for cells with a recent complaint, else 0; targeting
+    the churn score, score × estimated value of the label at the cell's products (value
+    alone before a score is fitted)."""
     lv = scoring.levels(n_propositions)
     if not plan.scores_churn:
         recent = lv[:, 3] < scoring.RECENT_COMPLAINTS
@@ -409,14 +414,15 @@ def decide(plan: Plan, scenario: Scenario, census: Census, cell_tier: np.ndarray
     growable_by_tier = np.bincount(cell_tier[:, growable].ravel(),
                                    weights=by_lp[:, growable].ravel(), minlength=n_tier)
 
-    pooled = not plan.segmented
+    pooled = not plan.by_value
     tier_worth = np.array([3.0, 2.0, 1.0])
-    # gsp reaches every label alike; segmented only labels worth more than the contact.
+    # Spent evenly, every label is reached alike; by value, only labels worth more than
+    # the contact.
     everyone = np.ones(n_lab)
     acq_worth = (beh.acquisition_response * plan.label_pull * plan.label_value
-                 - econ.cost_per_reach) if plan.segmented else everyone
+                 - econ.cost_per_reach) if plan.by_value else everyone
     win_worth = (beh.winback_response * plan.label_pull * plan.label_value
-                 - econ.cost_per_winback) if plan.segmented else everyone
+                 - econ.cost_per_winback) if plan.by_value else everyone
     customers = float(by_tier.sum())
     acq_reach, acq_spend = allocate(
         budgets.month("acquisition", customers), census.prospects, econ.cost_per_reach,

@@ -450,37 +450,78 @@ class ScheduledChange(_Frozen):
                                   "values. Only " + ", ".join(SCHEDULABLE) + " may change.")
 
 
-class Strategy(_Frozen):
-    """A firm's policy: ``gsp`` treats every customer alike; ``segmented`` labels customers
-    (with accuracy ``data_quality``), offers each label its best-fitting proposition,
-    allocates budgets by estimated value and serves by value tier."""
+PRACTICE_DEFAULTS: dict[str, dict[str, Any]] = {
+    "gsp": {"propositions": "one", "value_codes": False, "allocation": "even",
+            "retention_targeting": "complaints", "sales_prompts": "everyone"},
+    "segmented": {"propositions": "best_fit", "value_codes": True, "allocation": "by_value",
+                  "retention_targeting": "churn_score", "sales_prompts": "by_code"},
+}
+"""The practices each ``kind`` switches on unless the strategy sets them itself."""
 
-    kind: Literal["gsp", "segmented"]
+
+class Strategy(_Frozen):
+    """A firm's policy, as a set of practices. ``kind`` only sets their defaults (see
+    :data:`PRACTICE_DEFAULTS`): ``gsp`` treats every customer alike; ``segmented`` labels
+    customers (with accuracy ``data_quality``), offers each label its best-fitting
+    proposition, allocates budgets by estimated value, targets retention by its churn
+    score and serves and prompts sales by value code. Each practice can be set on its own,
+    with either kind."""
+
+    kind: Literal["gsp", "segmented"] = Field(
+        description="gsp or segmented: sets the defaults of the practice keys "
+                    "(propositions, value_codes, allocation, retention_targeting, "
+                    "sales_prompts).")
     proposition: str | None = Field(
-        None, description="gsp: the one proposition offered to everyone.")
-    propositions: Literal["best_fit"] | dict[str, str] = Field(
-        "best_fit", description="segmented: 'best_fit' or a proposition per segment label.")
+        None, description="The one proposition offered to everyone when propositions is "
+                          "'one' (unused otherwise).")
+    propositions: Literal["one", "best_fit"] | dict[str, str] = Field(
+        None, description="Tailored propositions: 'one' (everyone gets 'proposition'), "
+                          "'best_fit' (each label the proposition its market research says "
+                          "fits best) or a proposition per segment label. Default by kind: "
+                          "gsp 'one', segmented 'best_fit'.")
+    value_codes: bool = Field(
+        None, description="The firm codes customers A, B, C by estimated value "
+                          "(tier_shares); without codes everyone is C. Needed by "
+                          "priority_share and sales_prompts: by_code. Default by kind: gsp "
+                          "false, segmented true.")
+    allocation: Literal["even", "by_value"] = Field(
+        None, description="How budgets are spent: 'even' (one reach for every group) or "
+                          "'by_value' (groups in order of estimated value, only where worth "
+                          "more than the contact). Default by kind: gsp 'even', segmented "
+                          "'by_value'.")
+    retention_targeting: Literal["complaints", "churn_score"] = Field(
+        None, description="Whom the retention budget reaches: 'complaints' (customers whose "
+                          "recent contacts went unanswered in time) or 'churn_score' (the "
+                          "firm's fitted churn score × estimated value). Default by kind: "
+                          "gsp 'complaints', segmented 'churn_score'.")
+    sales_prompts: Literal["everyone", "by_code"] = Field(
+        None, description="With sales_centre, which service contacts are used to "
+                          "cross-sell: 'everyone' or 'by_code' (tiers A and B only). Default "
+                          "by kind: gsp 'everyone', segmented 'by_code'.")
     data_quality: Probability = Field(
-        1.0, description="segmented: probability that the firm labels a customer's segment "
-                         "correctly (otherwise a random other segment).")
+        1.0, description="Probability that the firm labels a customer's segment correctly "
+                         "(otherwise a random other segment); used by every practice that "
+                         "reads labels (tailored propositions, value codes, allocation by "
+                         "value, churn-score targeting).")
     budgets: Budgets = Budgets()
     staffing: dict[str, Agents | tuple[Agents, ...]] = Field(
         default_factory=dict,
         description="Agents on duty per human channel: one number for every opening hour, or "
                     "a list with one number per hour of the channel's hourly_profile.")
     priority_share: Probability = Field(
-        0.0, description="segmented: share of each human channel's agents reserved for "
-                         "tier A contacts.")
+        0.0, description="Share of each human channel's agents reserved for tier A contacts "
+                         "(needs value_codes).")
     tier_shares: dict[Literal["A", "B"], Probability] = Field(
         default_factory=lambda: {"A": 0.2, "B": 0.3},
-        description="segmented: shares of active customers coded A and B (the rest C).")
+        description="With value_codes: shares of active customers coded A and B (the rest "
+                    "C).")
     sales_centre: bool = Field(
-        False, description="Service contacts are used to cross-sell (segmented: tiers A and B "
-                           "only, as prompted by the customer code).")
+        False, description="Service contacts are used to cross-sell (which ones: "
+                           "sales_prompts).")
     analytics_cost: Money = Field(
         0.0, description="Cost of the customer analytics behind the strategy (currency/month).")
     research_error: NonNegative = Field(
-        1.0, description="segmented: error of the firm's market research on each segment's "
+        1.0, description="Error of the firm's market research on each segment's "
                          "choice between a proposition and the competitor (standard deviation "
                          "on the log-odds at data_quality 0, shrinking linearly to 0 at "
                          "data_quality 1).")
@@ -510,18 +551,41 @@ class Strategy(_Frozen):
         except ValidationError as err:
             raise _from_pydantic(err, data, None, {}, Strategy) from None
 
+    @model_validator(mode="before")
+    @classmethod
+    def _kind_defaults(cls, data: Any) -> Any:
+        """Fill each practice the strategy leaves unset with its kind's default."""
+        if not (isinstance(data, dict) and isinstance(data.get("kind"), str)
+                and data["kind"] in PRACTICE_DEFAULTS):
+            return data
+        defaults = PRACTICE_DEFAULTS[data["kind"]]
+        if data.get("proposition") is not None and data.get("propositions") is None \
+                and defaults["propositions"] != "one":
+            raise ValueError(f"a {data['kind']} strategy uses 'propositions', not "
+                             "'proposition' (or set propositions: one)")
+        return {**data, **{k: v for k, v in defaults.items() if data.get(k) is None}}
+
     @model_validator(mode="after")
-    def _kind_levers(self) -> Strategy:
-        if self.kind == "gsp":
-            if self.proposition is None:
-                raise ValueError("a gsp strategy needs 'proposition' (the one it offers)")
+    def _practices(self) -> Strategy:
+        if self.propositions == "one" and self.proposition is None:
+            raise ValueError("propositions 'one' needs 'proposition' (the one offered to "
+                             "everyone)")
+        if not self.value_codes:
             if self.priority_share > 0:
-                raise ValueError("a gsp strategy serves everyone alike: priority_share must be 0")
-        elif self.proposition is not None:
-            raise ValueError("a segmented strategy uses 'propositions', not 'proposition'")
+                raise ValueError("priority_share serves tier A first: it needs value_codes "
+                                 "true")
+            if self.sales_centre and self.sales_prompts == "by_code":
+                raise ValueError("sales_prompts 'by_code' prompts tiers A and B: it needs "
+                                 "value_codes true")
         if sum(self.tier_shares.values()) > 1.0 + 1e-9:
             raise ValueError("tier_shares A + B must not exceed 1")
         return self
+
+    @property
+    def reads_labels(self) -> bool:
+        """Whether any practice acts on the firm's segment labels (and so on data_quality)."""
+        return (self.propositions != "one" or self.value_codes or self.allocation == "by_value"
+                or self.retention_targeting == "churn_score")
 
 
 class Simulation(_Frozen):
@@ -610,6 +674,10 @@ class Scenario(_Frozen):
     strategies: dict[str, Strategy] = Field(min_length=1)
     compare: tuple[str, ...] = Field(
         min_length=1, description="Strategies to compare; the first is the baseline.")
+    ladder: bool = Field(
+        False, description="compare is an attribution ladder: each strategy adds practices to "
+                           "the one before it, and the results also show what each step adds "
+                           "(paired against the step before) and its share of the whole gap.")
     sweep: Sweep | None = Field(
         None, description="Parameter sweep run by `cvm sweep` (ignored by `cvm run`).")
 

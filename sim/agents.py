@@ -7,11 +7,14 @@ phases on whole arrays and creates no object per customer.
 
 from __future__ import annotations
 
+from collections import deque
+
 import mesa
 import numpy as np
 
 from . import phases, scoring, strategies
 from .codes import STAGES, TIERS
+from .scenario.schema import MAX_FORECAST_MONTHS
 
 
 class Firm(mesa.Agent):
@@ -27,6 +30,11 @@ class Firm(mesa.Agent):
         self.census: strategies.Census | None = None   # this month's counts
         self.score_history: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
         self.retention_worth = strategies.retention_worth(plan, None, n_propositions)
+        # Observed months for the staffing forecast: (contacts (C, pools), customers each
+        # pool served at the month's start), at most as many as a forecast may average.
+        self.contact_history: deque[tuple[np.ndarray, np.ndarray]] = deque(
+            maxlen=MAX_FORECAST_MONTHS)
+        self._pool_customers = np.zeros(strategies.N_POOLS)
 
     def decide(self, active: np.ndarray, month: int) -> strategies.Decisions:
         """Score customers into churn-score cells, count everyone (the month's census), code
@@ -43,10 +51,22 @@ class Firm(mesa.Agent):
         shape = (len(self.ledger.exposed[0]), len(self.plan.offer), self.plan.tier_score.shape[1])
         self.census = strategies.Census.count(
             st, active, shape, month, ctx.scenario.behaviour.winback_after_months)
-        cell_tier = strategies.tier_of_cells(self.plan, self.census.by_label_products())
+        by_lp = self.census.by_label_products()
+        cell_tier = strategies.tier_of_cells(self.plan, by_lp)
         strategies.assign_tiers(st, active, cell_tier)
+        by_tier = np.bincount(cell_tier.ravel(), weights=by_lp.ravel(), minlength=len(TIERS))
+        self._pool_customers = np.bincount(
+            self.plan.pool_of_tier, weights=by_tier * ctx.scenario.market.customers_per_agent,
+            minlength=strategies.N_POOLS)
+        if self.plan.standards:
+            self.plan = ctx.plan = strategies.staff_to_standards(
+                self.plan, ctx.tables, list(self.contact_history), self._pool_customers)
         return strategies.decide(self.plan, ctx.scenario, self.census, cell_tier,
                                  self.retention_worth)
+
+    def observe(self, contacts: np.ndarray) -> None:
+        """Note the month's contacts per channel and pool (in the client's units)."""
+        self.contact_history.append((contacts, self._pool_customers))
 
     def record(self, month: int, left_cells: np.ndarray) -> None:
         """Note the month's customers (from its census) and leavers by score cell (and, in

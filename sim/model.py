@@ -229,6 +229,7 @@ class CVMModel(mesa.Model):
         ctx, tables = self.ctx, self.ctx.tables
         groups["contacted"] = np.flatnonzero(ctx.state.channel >= 0)
         ctx.month.contacts = self._contacts(groups["contacted"])
+        self.firm.observe(ctx.month.contacts)
         ctx.month.service_level = service.service_levels(
             ctx.month.contacts, ctx.plan.agents, tables.human, tables.hourly_share,
             tables.days_per_month, tables.handle_time_seconds, tables.service_target_seconds)

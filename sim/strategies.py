@@ -43,7 +43,8 @@ from .population import CustomerState
 from .rules import acquisition
 from .rules.blend import select
 from .rules.satisfaction import logistic
-from .scenario import Scenario, Strategy
+from .rules.service import agents_needed, offered_load
+from .scenario import Scenario, StaffingTarget, Strategy
 from .tables import Tables, by_holding
 
 GENERAL_POOL, PRIORITY_POOL = 0, 1
@@ -52,6 +53,23 @@ N_POOLS = 2
 
 PRIOR_CHURN = 0.01
 """Monthly churn the firm assumes for a label before it has any record of customers."""
+
+
+@dataclass(frozen=True)
+class Standard:
+    """A channel the firm staffs each month to a service standard (a resolved
+    :class:`~sim.scenario.StaffingTarget`)."""
+
+    channel: int               # index of the human channel
+    answered: float            # share to answer within ...
+    within_seconds: float      # ... this many seconds
+    sized_for: str             # each_hour, average_hour or peak_hour
+    forecast_months: int       # months of observed contacts the forecast averages
+
+
+PRIOR_CONTACT_RATE = 0.25
+"""Contacts per customer-month a firm staffing to a standard assumes for a channel's pool
+before it has observed any (then replaced by what it observes)."""
 
 
 @dataclass(frozen=True)
@@ -75,6 +93,7 @@ class Plan:
     sales_prompt: np.ndarray   # (tiers,) service contacts used to cross-sell
     overhead: float            # fixed costs: propositions offered + analytics (currency/month)
     staffing_costs: np.ndarray  # (C,) agents' cost per channel (currency/month)
+    standards: tuple[Standard, ...] = ()  # channels staffed each month to a standard
 
     @property
     def data_quality(self) -> float:
@@ -248,9 +267,18 @@ def _operations(strat: Strategy, tables: Tables, offer: np.ndarray) -> dict:
     overhead of the ``offer``'s propositions and analytics, and staffing costs."""
     n_hours = tables.hourly_share.shape[1]
     agents = np.zeros((len(tables.channel_names), N_POOLS, n_hours), dtype=np.int64)
+    standards = []
     for c, channel in enumerate(tables.channel_names):
         staff = np.zeros(n_hours, dtype=np.int64)
-        given = np.atleast_1d(strat.staffing.get(channel, 0))
+        spec = strat.staffing.get(channel, 0)
+        if isinstance(spec, StaffingTarget):
+            # Staffed month by month (staff_to_standards); no agents until then.
+            standards.append(Standard(
+                c, tables.service_level_target[c] if spec.answered is None else spec.answered,
+                (tables.service_target_seconds[c] if spec.within_seconds is None
+                 else spec.within_seconds), spec.sized_for, spec.forecast_months))
+            continue
+        given = np.atleast_1d(spec)
         open_hours = np.flatnonzero(tables.hourly_share[c] > 0) if len(given) == 1 else None
         if open_hours is None:
             staff[:len(given)] = given
@@ -259,15 +287,70 @@ def _operations(strat: Strategy, tables: Tables, offer: np.ndarray) -> dict:
         priority = np.round(staff * strat.priority_share).astype(np.int64)
         agents[c] = (staff - priority, priority)
     pool_of_tier = np.full(len(TIERS), GENERAL_POOL)
-    if agents[:, PRIORITY_POOL].any():
+    if agents[:, PRIORITY_POOL].any() or (standards and strat.priority_share > 0):
         pool_of_tier[TIER_A] = PRIORITY_POOL
     prompted = (TIER_A, TIER_B) if strat.sales_prompts == "by_code" else (TIER_A, TIER_B, TIER_C)
     sales_prompt = np.isin(np.arange(len(TIERS)), prompted) & strat.sales_centre
 
     overhead = float(tables.proposition_fixed_cost[np.unique(offer)].sum() + strat.analytics_cost)
-    agent_hours = agents.sum(axis=(1, 2)) * tables.days_per_month
     return {"agents": agents, "pool_of_tier": pool_of_tier, "sales_prompt": sales_prompt,
-            "overhead": overhead, "staffing_costs": agent_hours * tables.cost_per_agent_hour}
+            "overhead": overhead, "staffing_costs": staffing_costs(agents, tables),
+            "standards": tuple(standards)}
+
+
+def staffing_costs(agents: np.ndarray, tables: Tables) -> np.ndarray:
+    """(C,) what ``agents`` (C, pools, H) on duty cost a month (currency/month)."""
+    return agents.sum(axis=(1, 2)) * tables.days_per_month * tables.cost_per_agent_hour
+
+
+def forecast_contacts(history: list[tuple[np.ndarray, np.ndarray]], months: int,
+                      pool_customers: np.ndarray, n_channels: int) -> np.ndarray:
+    """(C, pools) contacts the firm expects this month: each pool's contacts per customer
+    over the last ``months`` observed months × the pool's customers now.
+
+    Args:
+        history: Observed months, oldest first, each (contacts (C, pools), customers of
+            each pool at the month's start (pools,)).
+        months: How many of the latest months to average.
+        pool_customers: (pools,) customers each pool serves now.
+        n_channels: C.
+
+    A pool the firm has not yet seen customers in takes its channel's rate over every
+    pool; without any observed month every channel takes :data:`PRIOR_CONTACT_RATE`.
+    """
+    recent = history[-months:]
+    if not recent:
+        return np.full((n_channels, len(pool_customers)), PRIOR_CONTACT_RATE) * pool_customers
+    contacts = sum(c for c, _ in recent)                             # (C, pools)
+    customers = sum(n for _, n in recent).astype(float)              # (pools,)
+    channel_rate = contacts.sum(axis=1, keepdims=True) / max(customers.sum(), 1.0)
+    rate = np.divide(contacts, customers, out=np.repeat(channel_rate, len(customers), axis=1),
+                     where=customers > 0)
+    return rate * pool_customers
+
+
+def staff_to_standards(plan: Plan, tables: Tables, history: list[tuple[np.ndarray, np.ndarray]],
+                       pool_customers: np.ndarray) -> Plan:
+    """``plan`` with each standard's channel staffed for this month, and what its agents
+    cost: in each pool and opening hour the fewest agents that meet the standard on the
+    forecast load (see :func:`forecast_contacts`; ``history`` and ``pool_customers`` as
+    there), one level all day when sized for the average or the busiest hour."""
+    agents = plan.agents.copy()
+    for std in plan.standards:
+        c = std.channel
+        forecast = forecast_contacts(history, std.forecast_months, pool_customers,
+                                     len(tables.channel_names))[c]
+        share = tables.hourly_share[c]
+        hours = share > 0
+        load = offered_load(forecast[:, None], share[None, :], tables.days_per_month[c],
+                            tables.handle_time_seconds[c])          # (pools, H)
+        if std.sized_for == "average_hour":
+            load = np.where(hours, load[:, hours].mean(axis=1, keepdims=True), 0.0)
+        elif std.sized_for == "peak_hour":
+            load = np.where(hours, load.max(axis=1, keepdims=True), 0.0)
+        agents[c] = agents_needed(load, std.answered, std.within_seconds,
+                                  tables.handle_time_seconds[c])
+    return dataclasses.replace(plan, agents=agents, staffing_costs=staffing_costs(agents, tables))
 
 
 @dataclass(frozen=True)

@@ -67,6 +67,7 @@ class Tables:
     cross_sell: np.ndarray        # (C+1,) sale probability of a prompted served human contact
     handle_time_seconds: np.ndarray     # (C,)
     service_target_seconds: np.ndarray  # (C,)
+    service_level_target: np.ndarray    # (C,) share meant to be answered within the target
     hourly_share: np.ndarray            # (C, H) share of a day's contacts in each opening hour
     #                                     (H the longest day; hours a channel is shut are 0)
     days_per_month: np.ndarray          # (C,) opening days per month
@@ -154,6 +155,7 @@ def build_tables(s: Scenario) -> Tables:
         cross_sell=_with_no_contact([c.cross_sell if c.human else 0.0 for c in chans]),
         handle_time_seconds=np.array([c.handle_time_seconds for c in chans]),
         service_target_seconds=np.array([c.service_target_seconds for c in chans]),
+        service_level_target=np.array([c.service_level_target for c in chans]),
         hourly_share=_hourly_shares([c.hourly_profile for c in chans]),
         days_per_month=np.array([c.days_per_month for c in chans]),
         cost_per_agent_hour=np.array([c.cost_per_agent_hour for c in chans]),

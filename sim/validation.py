@@ -254,6 +254,68 @@ def erlang(scale: float = 1.0) -> list[Check]:
     ]
 
 
+# ------------------------------------------------------------------ seed cases
+CASES = SCENARIOS / "cases"
+"""Scenarios of the seed cases: patterns the model must produce from behaviour."""
+
+
+def fekkai() -> list[Check]:
+    """The Fekkai booking line (CVM practice 4): with a peak hour of five times the normal
+    load, staffing to the average misses the standard at the peak, staffing each hour to
+    the standard meets it, and the peak hour then needs several times a normal hour's
+    agents. Run at the case's own size: how many agents a load needs depends on the load."""
+    from .model import CVMModel
+
+    s = load_scenario(CASES / "fekkai.yaml")
+    name, channel = next((k, c) for k, c in s.channels.items() if c.human)
+    c = list(s.channels).index(name)
+    std = s.strategies["to_hour"].staffing[name]
+    profile = np.asarray(channel.hourly_profile, dtype=float)
+    peak, normal = int(np.argmax(profile)), int(np.argmin(profile))
+    found = {}
+    for strategy in ("to_hour", "to_average"):
+        model = CVMModel(s, strategy)
+        agents, peak_level = [], []
+        for _ in range(s.simulation.horizon_months):
+            model.step()
+            staff = model.firm.plan.agents[c, 0]
+            load = service.offered_load(model.ctx.month.contacts[c, 0],
+                                        profile[peak] / profile.sum(), channel.days_per_month,
+                                        channel.handle_time_seconds)
+            agents.append(staff)
+            peak_level.append(service.service_level(load, staff[peak], std.within_seconds,
+                                                    channel.handle_time_seconds))
+        records = model.records
+        found[strategy] = (np.array(agents), np.array(peak_level),
+                           sum(r[f"answered_in_time_{name}"] for r in records),
+                           sum(r[f"contacts_{name}"] for r in records))
+    agents, _, answered, calls = found["to_hour"]
+    ratio = float(np.mean(agents[:, peak] / agents[:, normal]))
+    met = answered / calls
+    se = math.sqrt(std.answered * (1 - std.answered) / calls)
+    missed = float(np.mean(found["to_average"][1]))
+    return [
+        Check("Fekkai: staffing to the average misses the standard at the peak",
+              f"seed 002, practice 4: {std.answered:.0%} of calls within "
+              f"{std.within_seconds:g} s; the peak hour's Erlang C level for the month's "
+              "calls under one all-day level sized for the average hour",
+              missed, std.answered, max(0.0, missed - std.answered), 0.0,
+              "must fall short of the standard (mean over months)"),
+        Check("Fekkai: staffing each hour to the standard meets it",
+              "share of the horizon's calls answered within the standard, each hour staffed "
+              "on the load forecast from the last months' calls",
+              met, std.answered, max(0.0, std.answered - met), critical() * se,
+              f"at most {critical():.2f} binomial standard errors below the standard"),
+        Check("Fekkai: agents at the peak hour over a normal hour's",
+              "seed 002, practice 4: the peak needed five times the normal number of "
+              "operators; the model staffs each hour to the standard",
+              ratio, 5.0, abs(ratio - 5.0), 1.25,
+              "'about five': within a quarter of it. Erlang C needs fewer than "
+              "proportionally more agents for a larger load, so the ratio lies below the "
+              "load ratio of 5 and nears it as the load grows"),
+    ]
+
+
 # ------------------------------------------------------------------ the engine itself
 HEADLINE = SCENARIOS.parent / "gsp_vs_segmented.yaml"
 
@@ -308,7 +370,7 @@ def accounting(scale: float = 1.0) -> Check:
 def all_checks(scale: float = 1.0) -> list[Check]:
     """Every docking check, at ``scale`` times the validation scenarios' size."""
     return [*geometric(scale), sbg(scale), sbg(scale, renewal_every_months=12), bass(scale),
-            *erlang(scale), engines_agree(), accounting(scale)]
+            *erlang(scale), engines_agree(), accounting(scale), *fekkai()]
 
 
 # ------------------------------------------------------------------ report

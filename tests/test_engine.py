@@ -17,7 +17,7 @@ def busy():
     """A small market in which every mechanism fires: queues that overflow at the peak,
     decline and recovery, retention, cross-sell (also on sales calls), churn, paid and
     word-of-mouth acquisition, win-back."""
-    return sim.load_scenario(f"{SCENARIOS}/gsp_vs_segmented.yaml").override({
+    scenario = sim.load_scenario(f"{SCENARIOS}/gsp_vs_segmented.yaml").override({
         "market.population": 500,
         "market.initial_customers": 200,
         "simulation.horizon_months": 36,
@@ -36,12 +36,20 @@ def busy():
         "channels.call_centre.days_per_month": 1,
         "channels.branch.days_per_month": 1,
     })
+    # Every lever at once, on a strategy of kind gsp: each practice set on its own, the
+    # call centre staffed to a standard each hour and branches for the average hour.
+    data = scenario.to_dict()
+    data["strategies"]["levers"] = {
+        **data["strategies"]["segmented"], "kind": "gsp", "proposition": "standard",
+        "staffing": {"call_centre": {"sized_for": "each_hour", "forecast_months": 2},
+                     "branch": {"answered": 0.7, "sized_for": "average_hour"}}}
+    return sim.load_scenario(data)
 
 
 @pytest.fixture(scope="module")
 def engine_pairs(busy):
     pairs = {}
-    for strategy in ("gsp", "segmented"):
+    for strategy in ("gsp", "segmented", "levers"):
         for seed in (1, 2, 3):
             pairs[strategy, seed] = (
                 sim.run(busy, strategy=strategy, seed=seed, engine="vectorized"),
@@ -57,13 +65,14 @@ def test_busy_scenario_exercises_every_mechanism(engine_pairs):
         assert m["winbacks"].sum() > 0
         assert m["retention_costs"].sum() > 0 and m["development_costs"].sum() > 0
         assert m["decline"].max() > 0 and m["growth"].max() > 0 and m["maturity"].max() > 0
-        assert m["service_level_call_centre"].min() < 0.8, "queues never overflowed"
+        assert min(m["service_level_call_centre"].min(),
+                   m["service_level_branch"].min()) < 0.8, "queues never overflowed"
         assert m["products_per_customer"].iloc[-1] > 1.0
-        if strategy == "segmented":
+        if strategy != "gsp":
             assert set(run.customers["tier"]) >= {"A", "B", "C"}
 
 
-@pytest.mark.parametrize("strategy", ["gsp", "segmented"])
+@pytest.mark.parametrize("strategy", ["gsp", "segmented", "levers"])
 @pytest.mark.parametrize("seed", [1, 2, 3])
 def test_engines_identical(engine_pairs, strategy, seed):
     """Vectorized arrays and mesa agents stepped one by one give the same trajectories,
@@ -75,7 +84,7 @@ def test_engines_identical(engine_pairs, strategy, seed):
     np.testing.assert_equal(vec.summary, agents.summary)  # nan (no churn score) equals nan
 
 
-@pytest.mark.parametrize("strategy", ["gsp", "segmented"])
+@pytest.mark.parametrize("strategy", ["gsp", "segmented", "levers"])
 def test_engines_identical_in_every_state_field(busy, strategy):
     """Every customer state array (not only what the result tables show) agrees after
     each month."""

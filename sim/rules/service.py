@@ -154,6 +154,34 @@ def service_level(offered_load, agents, target_seconds, handle_time_seconds):
     return float(out) if out.ndim == 0 else out
 
 
+def agents_needed(offered_load, answered: float, target_seconds, handle_time_seconds
+                  ) -> np.ndarray:
+    """Fewest agents whose Erlang C service level on ``offered_load`` erlangs answers the
+    share ``answered`` (below 1) within ``target_seconds``; 0 without load. Arrays of one
+    shape (or scalars broadcast to it).
+
+    The level rises with agents and is 0 up to the load, so the answer lies above
+    floor(load): found by widening an upper bound until it meets the standard, then
+    bisecting, a few evaluations whatever the load.
+    """
+    load = np.asarray(offered_load, dtype=float)
+    busy = load > 0.0
+
+    def meets(n):
+        return service_level(load, n, target_seconds, handle_time_seconds) >= answered
+
+    low = np.floor(load)                      # fails: a queue needs more agents than load
+    high = low + 1.0 + np.ceil(np.sqrt(load))
+    while not (ok := meets(high) | ~busy).all():
+        high = np.where(ok, high, low + 2.0 * (high - low))
+    while (gap := (high - low > 1.0) & busy).any():
+        middle = np.floor((low + high) / 2.0)
+        ok = meets(middle)
+        high = np.where(gap & ok, middle, high)
+        low = np.where(gap & ~ok, middle, low)
+    return np.where(busy, high, 0.0).astype(np.int64)
+
+
 def average_speed_of_answer(offered_load: float, agents: int,
                             handle_time_seconds: float) -> float:
     """Mean wait before answer in seconds: C(A, N) · handle time / (N − A); inf if N ≤ A."""

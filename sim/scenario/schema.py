@@ -424,6 +424,33 @@ class Budgets(_Frozen):
 
 
 Agents = Annotated[int, Field(ge=0, le=100_000), _WHOLE]
+MAX_FORECAST_MONTHS = 120
+"""Most months of observed contacts a staffing forecast may average over."""
+
+
+class StaffingTarget(_Frozen):
+    """A service standard the firm staffs a channel to, on the load it forecasts from its
+    own records (contacts per customer over recent months × customers now), paying for the
+    agents it needs."""
+
+    answered: Annotated[float, Field(gt=0.0, le=0.999), _NUMBER] | None = Field(
+        None, description="Share of contacts to answer within within_seconds (default: the "
+                          "channel's service_level_target).")
+    within_seconds: NonNegative | None = Field(
+        None, description="The standard's answer time in seconds (default: the channel's "
+                          "service_target_seconds, by which customers judge a wait).")
+    sized_for: Literal["each_hour", "average_hour", "peak_hour"] = Field(
+        "each_hour", description="each_hour: every opening hour staffed to its own forecast "
+                                 "load; average_hour: one level all day, sized for the "
+                                 "average hour's load; peak_hour: one level all day, sized "
+                                 "for the busiest hour's.")
+    forecast_months: Annotated[int, Field(ge=1, le=MAX_FORECAST_MONTHS), _WHOLE] = Field(
+        3, description="Months of observed contacts the load forecast averages over.")
+
+
+Staffing = Agents | tuple[Agents, ...] | StaffingTarget
+"""A human channel's staffing: agents on duty in every opening hour, a list with one number
+per opening hour, or a :class:`StaffingTarget`."""
 
 
 class Transition(_Frozen):
@@ -504,10 +531,12 @@ class Strategy(_Frozen):
                          "reads labels (tailored propositions, value codes, allocation by "
                          "value, churn-score targeting).")
     budgets: Budgets = Budgets()
-    staffing: dict[str, Agents | tuple[Agents, ...]] = Field(
+    staffing: dict[str, Staffing] = Field(
         default_factory=dict,
-        description="Agents on duty per human channel: one number for every opening hour, or "
-                    "a list with one number per hour of the channel's hourly_profile.")
+        description="Agents on duty per human channel: one number for every opening hour, "
+                    "a list with one number per hour of the channel's hourly_profile, or a "
+                    "standard to staff to ({answered, within_seconds, sized_for, "
+                    "forecast_months}), each hour's agents then following the forecast load.")
     priority_share: Probability = Field(
         0.0, description="Share of each human channel's agents reserved for tier A contacts "
                          "(needs value_codes).")

@@ -10,7 +10,8 @@ Step order of a month (synchronous: aggregates are computed between phases, and 
 customer phase reads only its own row plus those aggregates):
 
 1. firm applies any scheduled change of its strategy due this month (staffing, budgets,
-   service), scores its customers, codes them into value tiers and decides reach and spend;
+   service), scores its customers, codes them into value tiers, staffs each channel it
+   runs to a service standard for the load it forecasts, and decides reach and spend;
 2. retain — customers the firm targets get the retention programme;
 3. contact — who contacts the firm, through which channel;
 4. service levels of every human channel's pools, hour by hour, from the month's load;
@@ -229,7 +230,7 @@ class CVMModel(mesa.Model):
         ctx, tables = self.ctx, self.ctx.tables
         groups["contacted"] = np.flatnonzero(ctx.state.channel >= 0)
         ctx.month.contacts = self._contacts(groups["contacted"])
-        self.firm.observe(ctx.month.contacts)
+        self.firm.observe(ctx.month.contacts)   # what a staffing forecast learns from
         ctx.month.service_level = service.service_levels(
             ctx.month.contacts, ctx.plan.agents, tables.human, tables.hourly_share,
             tables.days_per_month, tables.handle_time_seconds, tables.service_target_seconds)

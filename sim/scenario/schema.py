@@ -486,6 +486,14 @@ PRACTICE_DEFAULTS: dict[str, dict[str, Any]] = {
 """The practices each ``kind`` switches on unless the strategy sets them itself."""
 
 
+def _practice(key: str, description: str):
+    """A practice key's field: no default of its own (its kind's fills it in), described
+    with what each kind defaults to."""
+    gsp, segmented = (str(PRACTICE_DEFAULTS[kind][key]).lower() for kind in PRACTICE_DEFAULTS)
+    return Field(None, description=f"{description} Default by kind: gsp {gsp!r}, segmented "
+                                   f"{segmented!r}.")
+
+
 class Strategy(_Frozen):
     """A firm's policy, as a set of practices. ``kind`` only sets their defaults (see
     :data:`PRACTICE_DEFAULTS`): ``gsp`` treats every customer alike; ``segmented`` labels
@@ -501,30 +509,26 @@ class Strategy(_Frozen):
     proposition: str | None = Field(
         None, description="The one proposition offered to everyone when propositions is "
                           "'one' (unused otherwise).")
-    propositions: Literal["one", "best_fit"] | dict[str, str] = Field(
-        None, description="Tailored propositions: 'one' (everyone gets 'proposition'), "
-                          "'best_fit' (each label the proposition its market research says "
-                          "fits best) or a proposition per segment label. Default by kind: "
-                          "gsp 'one', segmented 'best_fit'.")
-    value_codes: bool = Field(
-        None, description="The firm codes customers A, B, C by estimated value "
-                          "(tier_shares); without codes everyone is C. Needed by "
-                          "priority_share and sales_prompts: by_code. Default by kind: gsp "
-                          "false, segmented true.")
-    allocation: Literal["even", "by_value"] = Field(
-        None, description="How budgets are spent: 'even' (one reach for every group) or "
-                          "'by_value' (groups in order of estimated value, only where worth "
-                          "more than the contact). Default by kind: gsp 'even', segmented "
-                          "'by_value'.")
-    retention_targeting: Literal["complaints", "churn_score"] = Field(
-        None, description="Whom the retention budget reaches: 'complaints' (customers whose "
-                          "recent contacts went unanswered in time) or 'churn_score' (the "
-                          "firm's fitted churn score × estimated value). Default by kind: "
-                          "gsp 'complaints', segmented 'churn_score'.")
-    sales_prompts: Literal["everyone", "by_code"] = Field(
-        None, description="With sales_centre, which service contacts are used to "
-                          "cross-sell: 'everyone' or 'by_code' (tiers A and B only). Default "
-                          "by kind: gsp 'everyone', segmented 'by_code'.")
+    propositions: Literal["one", "best_fit"] | dict[str, str] = _practice(
+        "propositions", "Tailored propositions: 'one' (everyone gets 'proposition'), "
+                        "'best_fit' (each label the proposition its market research says fits "
+                        "best) or a proposition per segment label.")
+    value_codes: bool = _practice(
+        "value_codes", "The firm codes customers A, B, C by estimated value (tier_shares); "
+                       "without codes everyone is C. Needed by priority_share and "
+                       "sales_prompts: by_code.")
+    allocation: Literal["even", "by_value"] = _practice(
+        "allocation", "How budgets are spent: 'even' (one reach for every group) or "
+                      "'by_value' (groups in order of estimated value, only where worth more "
+                      "than the contact).")
+    retention_targeting: Literal["complaints", "churn_score"] = _practice(
+        "retention_targeting", "Whom the retention budget reaches: 'complaints' (customers "
+                               "whose recent contacts went unanswered in time) or "
+                               "'churn_score' (the firm's fitted churn score × estimated "
+                               "value).")
+    sales_prompts: Literal["everyone", "by_code"] = _practice(
+        "sales_prompts", "With sales_centre, which service contacts are used to cross-sell: "
+                         "'everyone' or 'by_code' (tiers A and B only).")
     data_quality: Probability = Field(
         1.0, description="Probability that the firm labels a customer's segment correctly "
                          "(otherwise a random other segment); used by every practice that "

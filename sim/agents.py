@@ -51,12 +51,11 @@ class Firm(mesa.Agent):
         shape = (len(self.ledger.exposed[0]), len(self.plan.offer), self.plan.tier_score.shape[1])
         self.census = strategies.Census.count(
             st, active, shape, month, ctx.scenario.behaviour.winback_after_months)
-        by_lp = self.census.by_label_products()
-        cell_tier = strategies.tier_of_cells(self.plan, by_lp)
+        cell_tier = strategies.tier_of_cells(self.plan, self.census.by_label_products())
         strategies.assign_tiers(st, active, cell_tier)
-        by_tier = np.bincount(cell_tier.ravel(), weights=by_lp.ravel(), minlength=len(TIERS))
         self._pool_customers = np.bincount(
-            self.plan.pool_of_tier, weights=by_tier * ctx.scenario.market.customers_per_agent,
+            self.plan.pool_of_tier,
+            weights=self.census.by_tier(cell_tier) * ctx.scenario.market.customers_per_agent,
             minlength=strategies.N_POOLS)
         if self.plan.standards:
             self.plan = ctx.plan = strategies.staff_to_standards(

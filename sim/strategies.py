@@ -398,6 +398,12 @@ class Census:
         """(L, K+1) current customers by label and products held."""
         return self.customers.sum(axis=0)
 
+    def by_tier(self, cell_tier: np.ndarray) -> np.ndarray:
+        """(tiers,) current customers by value tier, given each (label, products) cell's
+        tier (see :func:`tier_of_cells`)."""
+        return np.bincount(cell_tier.ravel(), weights=self.by_label_products().ravel(),
+                           minlength=len(TIERS))
+
     def by_cell(self) -> np.ndarray:
         """(cells,) current customers by churn-score cell."""
         return self.customers.sum(axis=(1, 2))
@@ -492,7 +498,7 @@ def decide(plan: Plan, scenario: Scenario, census: Census, cell_tier: np.ndarray
                     lapsed=census.lapsed * k)
     by_lp = census.by_label_products()
     by_cell = census.customers.sum(axis=2).ravel()          # (cells × L,)
-    by_tier = np.bincount(cell_tier.ravel(), weights=by_lp.ravel(), minlength=n_tier)
+    by_tier = census.by_tier(cell_tier)
     growable = slice(0, beh.development.max_products)       # fewer products than the most
     growable_by_tier = np.bincount(cell_tier[:, growable].ravel(),
                                    weights=by_lp[:, growable].ravel(), minlength=n_tier)

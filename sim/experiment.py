@@ -319,8 +319,9 @@ def _write_tables(store: ResultStore, plan: _Plan, done: _Replicated) -> Experim
         "strategy", "replication", "month", "net_cash_flow", "discount_factor"]),
         plan.strategies)
     paid.to_csv(out / "payback.csv", index=False)
-    steps = ladder(done.summaries, plan.strategies) if plan.ladder else pd.DataFrame()
+    steps = pd.DataFrame()
     if plan.ladder:
+        steps = ladder(done.summaries, plan.strategies)
         steps.to_csv(out / "ladder.csv", index=False)
     update_manifest(out, replications=done.replications, stopped_because=done.stopped_because)
     return ExperimentResult(out, done.summaries, done.comparison, done.replications, {},

@@ -117,13 +117,9 @@ def test_engines_agree_and_accounts_add_up():
 
 
 def test_fekkai_seed_case():
-    """The Fekkai patterns hold at the case's own size, and the ratio check has power: a
-    model that staffed every hour alike (ratio 1) or in proportion to load beyond it (a
-    ratio of 7) would fail it."""
+    """The Fekkai patterns hold at the case's own size; the peak needs more agents than a
+    normal hour, but fewer than in proportion to its five times the load."""
     checks = v.fekkai()
     for check in checks:
         assert check.passed, (check.name, check.simulated, check.error, check.tolerance)
-    ratio = checks[-1]
-    assert 1.0 < ratio.simulated < 5.0       # fewer than proportionally more agents
-    for wrong in (1.0, 7.0):
-        assert abs(wrong - ratio.expected) > ratio.tolerance
+    assert 1.0 < checks[-1].simulated < 5.0

@@ -50,7 +50,8 @@ class Firm(mesa.Agent):
                                          st.last_complaint, month)
         shape = (len(self.ledger.exposed[0]), len(self.plan.offer), self.plan.tier_score.shape[1])
         self.census = strategies.Census.count(
-            st, active, shape, month, ctx.scenario.behaviour.winback_after_months)
+            st, active, shape, month, ctx.scenario.behaviour.winback_after_months,
+            self.plan.strategy.winback_within_months)
         cell_tier = strategies.tier_of_cells(self.plan, self.census.by_label_products())
         strategies.assign_tiers(st, active, cell_tier)
         self._pool_customers = np.bincount(

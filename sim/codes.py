@@ -20,6 +20,11 @@ EVENTS: tuple[str, ...] = ("none", "churned", "acquired", "won_back")
 """What happened to a person this month; ``EVENTS[i]`` names event code ``i``."""
 NO_EVENT, CHURNED, ACQUIRED, WON_BACK = range(len(EVENTS))
 
+PROGRAMMES: tuple[str, ...] = ("none", "retention", "onboarding", "loyalty")
+"""The programme a customer is in this month; ``PROGRAMMES[i]`` names programme code
+``i``. Retention, aimed at whoever the firm fears losing, comes before the others."""
+NO_PROGRAMME, RETENTION, ONBOARDING, LOYALTY = range(len(PROGRAMMES))
+
 ENGINES: tuple[str, ...] = ("vectorized", "agents")
 """The two schedulers of the same rules: arrays at once, or mesa agents one by one."""
 

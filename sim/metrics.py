@@ -60,9 +60,9 @@ def final_churn_hazard(ctx: Context) -> np.ndarray:
     st, t = ctx.state, ctx.tables
     ch = ctx.scenario.behaviour.churn
     log_m = churn.log_multiplier(st.satisfaction, t.churn_stage_log_multiplier[st.stage],
-                                 st.products, np.zeros(len(st), dtype=bool),
+                                 st.products, np.zeros(len(st), dtype=np.int8),
                                  ch.satisfaction_effect, ch.neutral_satisfaction,
-                                 ch.product_effect, ch.retention_effect)
+                                 ch.product_effect, np.zeros(1))
     per_opportunity = churn.probability(st.log_survival, log_m)
     return churn.monthly_equivalent(per_opportunity,
                                     ctx.scenario.behaviour.lifecycle.renewal_every_months)
@@ -210,8 +210,9 @@ def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
                                       minlength=len(tables.segment_names)) * model.weight
     for s, name in enumerate(tables.segment_names):
         rows.append(("segment", name, float(per_segment[name] + residual_by_segment[s])))
-    firm_wide = ("staffing_costs", "acquisition_costs", "retention_costs", "development_costs",
-                 "winback_costs", "overhead_costs", "transition_costs")
+    firm_wide = ("staffing_costs", "acquisition_costs", "retention_costs", "onboarding_costs",
+                 "loyalty_costs", "development_costs", "winback_costs", "overhead_costs",
+                 "transition_costs")
     rows.append(("segment", "firm_wide",
                  -float(sum(monthly[line].to_numpy() @ discount for line in firm_wide))))
     return pd.DataFrame(rows, columns=["kind", "component", "value"])

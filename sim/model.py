@@ -44,6 +44,9 @@ from .codes import (
     CHURNED,
     DEPARTED,
     ENGINES,
+    LOYALTY,
+    ONBOARDING,
+    PROGRAMMES,
     PROSPECT,
     STAGES,
     TIERS,
@@ -60,8 +63,8 @@ from .tables import build_tables
 Engine = Literal["vectorized", "agents"]
 
 COST_LINES = ("delivery_costs", "service_costs", "staffing_costs", "acquisition_costs",
-              "retention_costs", "development_costs", "winback_costs", "overhead_costs",
-              "transition_costs")
+              "retention_costs", "onboarding_costs", "loyalty_costs", "development_costs",
+              "winback_costs", "overhead_costs", "transition_costs")
 """Monthly cost lines; ``costs`` is their sum and ``net_cash_flow = revenue − costs``."""
 MAX_MONTHS = 1200
 """Longest horizon a model can be stepped (the scenario schema's bound)."""
@@ -355,12 +358,16 @@ class CVMModel(mesa.Model):
         by_holding = holdings.sum(axis=0)
         row["revenue"] = float((by_holding * tables.revenue).sum())
         spend = m.decisions.spend
+        enrolled = (np.bincount(st.programme, minlength=len(PROGRAMMES)) * k
+                    if plan.programme_of.any() else np.zeros(len(PROGRAMMES)))
         lines = {
             "delivery_costs": float((by_holding * tables.delivery_cost).sum()),
             "service_costs": float((m.contacts.sum(axis=1) * tables.contact_cost[:-1]).sum()),
             "staffing_costs": float(plan.staffing_costs.sum()),
             "acquisition_costs": spend["acquisition"],
             "retention_costs": spend["retention"],
+            "onboarding_costs": float(enrolled[ONBOARDING] * plan.programme_cost[ONBOARDING]),
+            "loyalty_costs": float(enrolled[LOYALTY] * plan.programme_cost[LOYALTY]),
             "development_costs": spend["development"],
             "winback_costs": spend["winback"],
             "overhead_costs": plan.overhead,

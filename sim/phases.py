@@ -22,6 +22,7 @@ from .codes import (
     DEPARTED,
     NEVER,
     PROSPECT,
+    RETENTION,
     WON_BACK,
     flat_index,
     is_active,
@@ -77,7 +78,7 @@ class Month:
     service_level: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))  # (C, pools)
     adopter_share: float = 0.0
     development: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (T, stages, C+1)
-    programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, 2)
+    programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, progs)
     adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, L)
     return_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
 
@@ -106,9 +107,9 @@ def experience_table(scenario: Scenario, tables: Tables) -> np.ndarray:
     beh = scenario.behaviour
     channel, served = service.contact_states(len(tables.channel_names))
     contact_u = service.contact_utility(channel, served, tables.quality, tables.wait_penalty)
-    programme_u = np.array([0.0, beh.retention_boost])
     return satisfaction.experience(
-        tables.fit.reshape(-1, 1, 1), contact_u.reshape(1, -1, 1), programme_u.reshape(1, 1, -1),
+        tables.fit.reshape(-1, 1, 1), contact_u.reshape(1, -1, 1),
+        tables.programme_boost.reshape(1, 1, -1),
         beh.satisfaction.proposition_weight, beh.satisfaction.service_weight).astype(np.float32)
 
 
@@ -140,11 +141,13 @@ def development_table(ctx: Context) -> np.ndarray:
 
 
 def programme_cost_table(ctx: Context) -> np.ndarray:
-    """This month's programme costs a current customer causes, by (value tier, in the
-    retention programme): the development campaign's cost per customer of the tier, plus
-    the retention contact's."""
-    return (ctx.month.decisions.development_cost[:, None]
-            + np.array([0.0, ctx.scenario.economics.cost_per_retention]))
+    """This month's programme costs a current customer causes, by (value tier, programme
+    code): the development campaign's cost per customer of the tier, plus the month in
+    the programme (see :attr:`sim.strategies.Plan.programme_cost`)."""
+    per_month = ctx.plan.programme_cost.copy()
+    # Retention is paid per customer reached, at the market's price of a contact.
+    per_month[RETENTION] += ctx.scenario.economics.cost_per_retention
+    return ctx.month.decisions.development_cost[:, None] + per_month[None, :]
 
 
 def contribution_table(scenario: Scenario, tables: Tables) -> np.ndarray:
@@ -180,11 +183,24 @@ def _set_where(rows: slice | np.ndarray, mask: np.ndarray, *writes: tuple[np.nda
 
 
 def retain(ctx: Context, rows: slice | np.ndarray) -> None:
-    """Reach the customers the firm targets with the retention programme."""
-    st, m = ctx.state, ctx.month
-    group = flat_index((st.score_cell[rows], st.label[rows]), (0, len(ctx.plan.offer)))
-    st.in_programme[rows] = retention.in_programme(
+    """Reach the customers the firm targets with the retention programme, and enrol the
+    rest of those its lifecycle programmes serve (by their stage in its records)."""
+    st, m, plan = ctx.state, ctx.month, ctx.plan
+    group = flat_index((st.score_cell[rows], st.label[rows]), (0, len(plan.offer)))
+    retained = retention.in_programme(
         m.decisions.retention_reach.take(group), m.active[rows], m.u["retention"][rows])
+    if not plan.programme_of.any():
+        st.programme[rows] = retained
+        return
+    life = ctx.scenario.behaviour.lifecycle
+    # The stage by the firm's records at last month's end, when tenure was a month less
+    # (progress runs before customers age): a customer who joined last month is in their
+    # first month of onboarding now.
+    settled = lifecycle.settled_stage(st.tenure[rows] - 1, st.products[rows],
+                                      life.onboarding_months, life.maturity_tenure_months,
+                                      life.maturity_products)
+    st.programme[rows] = retention.enrolled(retained, settled, st.tier[rows],
+                                            plan.programme_of) * m.active[rows]
 
 
 def contact(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -235,7 +251,7 @@ def migrate(ctx: Context, rows: slice | np.ndarray) -> None:
 def experience(ctx: Context, rows: slice | np.ndarray) -> None:
     """Update current customers' satisfaction with this month's experience."""
     st, m, beh = ctx.state, ctx.month, ctx.scenario.behaviour
-    index = flat_index((st.holding[rows], st.contact[rows], st.in_programme[rows]),
+    index = flat_index((st.holding[rows], st.contact[rows], st.programme[rows]),
                        ctx.experience.shape)
     month_exp = ctx.experience.ravel().take(index)
     s = st.satisfaction[rows]
@@ -265,8 +281,8 @@ def leave(ctx: Context, rows: slice | np.ndarray) -> None:
         satisfaction,
         t.churn_stage_log_multiplier.astype(satisfaction.dtype).take(st.stage[rows]),
         st.products[rows],
-        st.in_programme[rows], ch.satisfaction_effect, ch.neutral_satisfaction,
-        ch.product_effect, ch.retention_effect)
+        st.programme[rows], ch.satisfaction_effect, ch.neutral_satisfaction,
+        ch.product_effect, t.programme_churn_effect)
     at_risk = m.active[rows] & churn.renewal_due(st.tenure[rows], renew)
     gone = churn.churns(churn.probability(st.log_survival[rows], log_m), at_risk,
                         m.u["churn"][rows])
@@ -317,9 +333,11 @@ def win_back(ctx: Context, rows: slice | np.ndarray) -> None:
     """Bring back departed customers reached by win-back who prefer the offer."""
     st, m = ctx.state, ctx.month
     beh = ctx.scenario.behaviour
-    eligible = winback_rule.eligible(st.stage[rows], months_since(m.t, st.departed_month[rows]),
-                                     beh.winback_after_months)
-    prob = _by_segment_label(m.return_, st.segment[rows], st.label[rows]) * eligible
+    months = months_since(m.t, st.departed_month[rows])
+    eligible = winback_rule.eligible(st.stage[rows], months, beh.winback_after_months,
+                                     ctx.plan.strategy.winback_within_months)
+    prob = (_by_segment_label(m.return_, st.segment[rows], st.label[rows]) * eligible
+            * winback_rule.fade(months, beh.winback_after_months, beh.winback_half_life_months))
     _start(ctx, rows, winback_rule.returns(prob, m.u["winback"][rows]), WON_BACK)
 
 
@@ -365,7 +383,7 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
     contribution = ctx.contribution.ravel().take(flat_index(
         (st.holding[rows], st.products[rows], st.contact[rows]), ctx.contribution.shape))
     programmes = m.programme_cost.ravel().take(flat_index(
-        (st.tier[rows], st.in_programme[rows]), m.programme_cost.shape))
+        (st.tier[rows], st.programme[rows]), m.programme_cost.shape))
     st.value[rows] += (contribution - programmes * m.active[rows]) * m.discount
     st.tenure[rows] += active
     st.customer_months[rows] += active

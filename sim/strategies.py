@@ -29,8 +29,13 @@ import numpy as np
 
 from . import scoring
 from .codes import (
-    DEPARTED,
+    ACQUISITION,
+    LOYALTY,
+    MATURITY,
+    ONBOARDING,
+    PROGRAMMES,
     PROSPECT,
+    STAGES,
     TIER_A,
     TIER_B,
     TIER_C,
@@ -40,7 +45,7 @@ from .codes import (
     months_since,
 )
 from .population import CustomerState
-from .rules import acquisition
+from .rules import acquisition, winback
 from .rules.blend import select
 from .rules.satisfaction import logistic
 from .rules.service import agents_needed, offered_load
@@ -93,6 +98,10 @@ class Plan:
     sales_prompt: np.ndarray   # (tiers,) service contacts used to cross-sell
     overhead: float            # fixed costs: propositions offered + analytics (currency/month)
     staffing_costs: np.ndarray  # (C,) agents' cost per channel (currency/month)
+    programme_of: np.ndarray   # (stages, tiers) lifecycle programme code (PROGRAMMES) of
+    #                            customers of each settled stage and tier; 0 = none
+    programme_cost: np.ndarray  # (programmes,) lifecycle programmes' cost per enrolled
+    #                             customer-month (currency); retention's is economics'
     standards: tuple[Standard, ...] = ()  # channels staffed each month to a standard
 
     @property
@@ -295,7 +304,20 @@ def _operations(strat: Strategy, tables: Tables, offer: np.ndarray) -> dict:
     overhead = float(tables.proposition_fixed_cost[np.unique(offer)].sum() + strat.analytics_cost)
     return {"agents": agents, "pool_of_tier": pool_of_tier, "sales_prompt": sales_prompt,
             "overhead": overhead, "staffing_costs": staffing_costs(agents, tables),
-            "standards": tuple(standards)}
+            "standards": tuple(standards), **_lifecycle_programmes(strat)}
+
+
+def _lifecycle_programmes(strat: Strategy) -> dict:
+    """Whom the strategy's onboarding and loyalty programmes enrol (``programme_of``, by
+    settled stage and tier) and what a month in each costs (``programme_cost``)."""
+    programme_of = np.zeros((len(STAGES), len(TIERS)), dtype=np.int8)
+    programme_cost = np.zeros(len(PROGRAMMES))
+    for code, stage, programme in ((ONBOARDING, ACQUISITION, strat.programmes.onboarding),
+                                   (LOYALTY, MATURITY, strat.programmes.loyalty)):
+        if programme is not None:
+            programme_of[stage, [TIERS.index(t) for t in programme.tiers]] = code
+            programme_cost[code] = programme.cost_per_customer
+    return {"programme_of": programme_of, "programme_cost": programme_cost}
 
 
 def staffing_costs(agents: np.ndarray, tables: Tables) -> np.ndarray:
@@ -368,11 +390,13 @@ class Census:
 
     @classmethod
     def count(cls, state: CustomerState, active: np.ndarray, shape: tuple[int, int, int],
-              month: int, winback_after_months: int) -> Census:
+              month: int, winback_after_months: int,
+              winback_within_months: int | None = None) -> Census:
         """Count everyone in one pass over whole arrays (cheaper than gathering groups).
 
         ``active``: who is a customer (bool per person); ``state.score_cell`` must be
-        current for them; ``shape`` is (score cells, L, K+1).
+        current for them; ``shape`` is (score cells, L, K+1); lapsed customers are those
+        win-back may reach (see :func:`sim.rules.winback.eligible`).
         """
         n_cells, n_lab, n_k = shape
         customers = n_cells * n_lab * n_k
@@ -383,8 +407,8 @@ class Census:
         key *= n_k
         key += state.products
         # Non-customers go to the bins after the customers': prospects, lapsed, others.
-        lapsed = ((state.stage == DEPARTED)
-                  & (months_since(month, state.departed_month) >= winback_after_months))
+        lapsed = winback.eligible(state.stage, months_since(month, state.departed_month),
+                                  winback_after_months, winback_within_months)
         group = np.full(len(key), 2 * n_lab + customers, dtype=np.int32)
         group -= (state.stage == PROSPECT) * np.int32(2 * n_lab)
         group -= lapsed * np.int32(n_lab)

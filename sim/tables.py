@@ -77,6 +77,8 @@ class Tables:
     proposition_fixed_cost: np.ndarray  # (P,) currency per month while offered
     churn_stage_log_multiplier: np.ndarray   # (stages,) log m per stage
     development_stage_multiplier: np.ndarray  # (stages,) cross-sell multiplier per stage
+    programme_boost: np.ndarray         # (programmes,) utility a month in each adds
+    programme_churn_effect: np.ndarray  # (programmes,) proportional hazard cut of each
     discount_monthly: float       # monthly discount rate
 
 
@@ -128,6 +130,8 @@ def build_tables(s: Scenario) -> Tables:
                          for seg in segs])
 
     churn = s.behaviour.churn
+    # By programme code (sim.codes.PROGRAMMES): none, retention, onboarding, loyalty.
+    lifecycle = (s.behaviour.programmes.onboarding, s.behaviour.programmes.loyalty)
     with np.errstate(divide="ignore"):
         stage_log = np.log(_stage_table(churn.stage_multipliers, inactive=1.0))
     return Tables(
@@ -164,5 +168,9 @@ def build_tables(s: Scenario) -> Tables:
         proposition_fixed_cost=np.array([p.fixed_cost for p in props]),
         churn_stage_log_multiplier=stage_log,
         development_stage_multiplier=_stage_table(dev.stage_multipliers, inactive=0.0),
+        programme_boost=np.array([0.0, s.behaviour.retention_boost,
+                                  *(p.experience_boost for p in lifecycle)]),
+        programme_churn_effect=np.array([0.0, churn.retention_effect,
+                                         *(p.churn_effect for p in lifecycle)]),
         discount_monthly=monthly_rate(s.economics.discount_rate_annual),
     )

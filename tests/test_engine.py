@@ -37,12 +37,20 @@ def busy():
         "channels.branch.days_per_month": 1,
     })
     # Every lever at once, on a strategy of kind gsp: each practice set on its own, the
-    # call centre staffed to a standard each hour and branches for the average hour.
+    # call centre staffed to a standard each hour and branches for the average hour,
+    # onboarding and loyalty (tier A) programmes, win-back for the recently departed
+    # whose odds fade.
     data = scenario.to_dict()
+    data["behaviour"]["winback_half_life_months"] = 4.0
     data["strategies"]["levers"] = {
         **data["strategies"]["segmented"], "kind": "gsp", "proposition": "standard",
         "staffing": {"call_centre": {"sized_for": "each_hour", "forecast_months": 2},
-                     "branch": {"answered": 0.7, "sized_for": "average_hour"}}}
+                     "branch": {"answered": 0.7, "sized_for": "average_hour"}},
+        # A retention budget small enough to leave customers for the other programmes.
+        "budgets": {**data["strategies"]["segmented"]["budgets"], "retention": 300.0},
+        "programmes": {"onboarding": {"cost_per_customer": 5.0},
+                       "loyalty": {"cost_per_customer": 1.0, "tiers": ["A"]}},
+        "winback_within_months": 9}
     return sim.load_scenario(data)
 
 
@@ -70,6 +78,8 @@ def test_busy_scenario_exercises_every_mechanism(engine_pairs):
         assert m["products_per_customer"].iloc[-1] > 1.0
         if strategy != "gsp":
             assert set(run.customers["tier"]) >= {"A", "B", "C"}
+        if strategy == "levers":
+            assert m["onboarding_costs"].sum() > 0 and m["loyalty_costs"].sum() > 0
 
 
 @pytest.mark.parametrize("strategy", ["gsp", "segmented", "levers"])

@@ -1,8 +1,8 @@
 """Churn: a customer's own base propensity θ, raised or lowered by satisfaction, stage,
-products held and retention programmes.
+products held and programmes (retention, onboarding, loyalty).
 
 p = 1 − (1 − θ)^m, with log m = −effect · (s − neutral) + log m_stage
-+ (k − 1) · log(1 − product_effect) + [in programme] · log(1 − retention_effect).
++ (k − 1) · log(1 − product_effect) + log(1 − programme_effect of the month's programme).
 With m = 1 (every effect off) p equals θ, which is what lets churn dock to the
 geometric and shifted-beta-geometric models.
 """
@@ -24,19 +24,24 @@ def log_survival(theta: np.ndarray) -> np.ndarray:
 
 
 def log_multiplier(satisfaction: np.ndarray, stage_log_multiplier: np.ndarray,
-                   products: np.ndarray, in_programme: np.ndarray, satisfaction_effect: float,
+                   products: np.ndarray, programme: np.ndarray, satisfaction_effect: float,
                    neutral_satisfaction: float, product_effect: float,
-                   retention_effect: float) -> np.ndarray:
+                   programme_effects: np.ndarray) -> np.ndarray:
     """log m, the log of the hazard multiplier applied to θ, in the precision of
-    ``satisfaction`` (single precision in the engine, which keeps satisfaction so)."""
+    ``satisfaction`` (single precision in the engine, which keeps satisfaction so).
+
+    ``programme`` is each customer's programme code this month and ``programme_effects``
+    the proportional hazard cut of each code (code 0, no programme, cuts nothing)."""
     dtype = np.asarray(satisfaction).dtype
     real = dtype.type if dtype.kind == "f" else np.float64
     log_m = (stage_log_multiplier
              - real(satisfaction_effect) * (satisfaction - real(neutral_satisfaction)))
     if product_effect > 0.0:
         log_m = log_m + (products - 1) * real(np.log1p(-min(product_effect, THETA_MAX)))
-    if retention_effect > 0.0:
-        log_m = log_m + in_programme * real(np.log1p(-min(retention_effect, THETA_MAX)))
+    effects = np.asarray(programme_effects, dtype=float)
+    if (effects > 0.0).any():
+        cut = np.log1p(-np.minimum(effects, THETA_MAX)).astype(real)
+        log_m = log_m + cut.take(programme)
     return log_m
 
 

@@ -19,8 +19,8 @@ from .limits import MAX_NAME_LENGTH, MAX_POPULATION, MAX_SWEEP_POINTS
 from .messages import _did_you_mean, _from_pydantic, _show
 from .paths import _set_path
 
-SCHEDULABLE = ("budgets", "staffing", "priority_share", "tier_shares", "sales_centre",
-               "analytics_cost")
+SCHEDULABLE = ("budgets", "programmes", "staffing", "priority_share", "tier_shares",
+               "sales_centre", "analytics_cost")
 """Strategy keys a schedule may change during the horizon: how much the firm spends and
 how it staffs and serves. What it offers and how it reads its customers (propositions,
 data quality) are set at the take-over."""

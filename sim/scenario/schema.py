@@ -359,6 +359,27 @@ class WordOfMouthParams(_Frozen):
                           "Bass: every customer counts as one adopter).")
 
 
+class ProgrammeResponse(_Frozen):
+    """How a customer responds to a month in a lifecycle programme (welcome calls, loyalty
+    rewards): utility added to the month's experience and a lower churn hazard."""
+
+    experience_boost: Real = Field(
+        0.0, description="Utility added to the month's experience of a customer enrolled.")
+    churn_effect: Probability = Field(
+        0.0, description="Proportional cut in the churn hazard of a customer enrolled this "
+                         "month.")
+
+
+class ProgrammeResponses(_Frozen):
+    """Customer responses to the lifecycle programmes a strategy may run (the retention
+    programme's are ``retention_boost`` and ``churn.retention_effect``)."""
+
+    onboarding: ProgrammeResponse = Field(
+        ProgrammeResponse(), description="To onboarding: the first months of a relationship.")
+    loyalty: ProgrammeResponse = Field(
+        ProgrammeResponse(), description="To a loyalty programme for mature customers.")
+
+
 class Behaviour(_Frozen):
     """How customers respond to what they meet."""
 
@@ -375,6 +396,11 @@ class Behaviour(_Frozen):
                          "(times the offer's pull against the competitor).")
     winback_after_months: Annotated[int, Field(ge=1), _WHOLE] = Field(
         3, description="Months after departure before win-back may target a customer.")
+    winback_half_life_months: NonNegative = Field(
+        0.0, description="Months after which a departed customer's odds of answering win-back "
+                         "have halved, counted from winback_after_months (0: they never "
+                         "fade).")
+    programmes: ProgrammeResponses = ProgrammeResponses()
     retention_boost: Real = Field(
         0.0, description="Utility added to the experience of a customer in a retention "
                          "programme.")
@@ -451,6 +477,34 @@ class StaffingTarget(_Frozen):
 Staffing = Agents | tuple[Agents, ...] | StaffingTarget
 """A human channel's staffing: agents on duty in every opening hour, a list with one number
 per opening hour, or a :class:`StaffingTarget`."""
+
+
+TierName = Literal["A", "B", "C"]
+
+
+class Programme(_Frozen):
+    """A lifecycle programme the firm runs for every current customer in its stage (by the
+    firm's records: tenure and products) and in the chosen value tiers."""
+
+    cost_per_customer: Money = Field(
+        description="Cost per enrolled customer per month (currency): calls, mailings, "
+                    "rewards.")
+    tiers: tuple[TierName, ...] = Field(
+        ("A", "B", "C"), min_length=1,
+        description="Value tiers enrolled (A and B need value_codes; without them every "
+                    "customer is C).")
+
+
+class Programmes(_Frozen):
+    """Lifecycle programmes beyond the budgets (retention, development and win-back are
+    budgets). A customer in the retention programme that month is in no other."""
+
+    onboarding: Programme | None = Field(
+        None, description="For new customers while in the onboarding months "
+                          "(lifecycle.onboarding_months of tenure).")
+    loyalty: Programme | None = Field(
+        None, description="For mature customers (tenure of at least "
+                          "lifecycle.maturity_tenure_months, or maturity_products held).")
 
 
 class Transition(_Frozen):
@@ -535,6 +589,12 @@ class Strategy(_Frozen):
                          "reads labels (tailored propositions, value codes, allocation by "
                          "value, churn-score targeting).")
     budgets: Budgets = Budgets()
+    programmes: Programmes = Field(
+        Programmes(), description="Lifecycle programmes (onboarding, loyalty), each with its "
+                                  "cost per enrolled customer-month and the tiers it enrols.")
+    winback_within_months: Annotated[int, Field(ge=1, le=1200), _WHOLE] | None = Field(
+        None, description="Win-back reaches only customers gone at most this many months "
+                          "(the firm knows when each left); unset: every lapsed customer.")
     staffing: dict[str, Staffing] = Field(
         default_factory=dict,
         description="Agents on duty per human channel: one number for every opening hour, "
@@ -610,6 +670,11 @@ class Strategy(_Frozen):
             if self.sales_centre and self.sales_prompts == "by_code":
                 raise ValueError("sales_prompts 'by_code' prompts tiers A and B: it needs "
                                  "value_codes true")
+            for name in ("onboarding", "loyalty"):
+                programme = getattr(self.programmes, name)
+                if programme is not None and "C" not in programme.tiers:
+                    raise ValueError(f"programmes.{name} enrols only tiers A or B: that needs "
+                                     "value_codes true (without codes every customer is C)")
         if sum(self.tier_shares.values()) > 1.0 + 1e-9:
             raise ValueError("tier_shares A + B must not exceed 1")
         return self

@@ -12,22 +12,23 @@ from sim.rules import churn, satisfaction
 THETAS = np.array([0.0, 1e-6, 0.01, 0.05, 0.3, 0.7, 0.99, 0.999999])
 
 # Defaults of a churn parameter set with every effect switched on.
+# Programme effects by code: none, retention, onboarding, loyalty (sim.codes.PROGRAMMES).
 EFFECTS = {"satisfaction_effect": 3.0, "neutral_satisfaction": 0.5, "product_effect": 0.2,
-           "retention_effect": 0.4}
+           "programme_effects": (0.0, 0.4, 0.25, 0.1)}
 
 
-def log_m(satisfaction_=0.5, stage_log=0.0, products=1, in_programme=False, **overrides):
+def log_m(satisfaction_=0.5, stage_log=0.0, products=1, programme=0, **overrides):
     """log m for scalars/arrays with ``EFFECTS`` as defaults."""
     params = {**EFFECTS, **overrides}
     n = max(np.size(satisfaction_), np.size(stage_log), np.size(products),
-            np.size(in_programme))
+            np.size(programme))
     return churn.log_multiplier(
         np.broadcast_to(np.asarray(satisfaction_, float), n),
         np.broadcast_to(np.asarray(stage_log, float), n),
         np.broadcast_to(np.asarray(products, np.int8), n),
-        np.broadcast_to(np.asarray(in_programme, bool), n),
+        np.broadcast_to(np.asarray(programme, np.int8), n),
         params["satisfaction_effect"], params["neutral_satisfaction"],
-        params["product_effect"], params["retention_effect"])
+        params["product_effect"], params["programme_effects"])
 
 
 def prob(theta, lm):
@@ -109,16 +110,17 @@ def test_product_effect_zero_ignores_products():
     np.testing.assert_array_equal(p, np.full(len(k), p[0]))
 
 
-def test_retention_programme_lowers_churn():
-    """Being in the retention programme lowers churn (retention_effect > 0), by the factor
-    (1 − effect) on m; with retention_effect = 0 it changes nothing."""
-    flags = np.array([False, True])
-    lm = log_m(0.2, 0.0, 1, flags)
-    assert math.exp(lm[1] - lm[0]) == pytest.approx(0.6, rel=1e-12)
-    p = prob([0.1, 0.1], lm)
-    assert p[1] < p[0]
-    off = log_m(0.2, 0.0, 1, flags, retention_effect=0.0)
-    assert off[0] == off[1]
+def test_each_programme_lowers_churn_by_its_own_effect():
+    """Being in a programme (retention, onboarding, loyalty) lowers churn by the factor
+    (1 − that programme's effect) on m; with every effect 0 it changes nothing."""
+    codes = np.arange(4)
+    lm = log_m(0.2, 0.0, 1, codes)
+    for code, effect in enumerate(EFFECTS["programme_effects"]):
+        assert math.exp(lm[code] - lm[0]) == pytest.approx(1.0 - effect, rel=1e-12)
+    p = prob([0.1] * 4, lm)
+    assert (p[1:] < p[0]).all()
+    off = log_m(0.2, 0.0, 1, codes, programme_effects=(0.0,) * 4)
+    assert (off == off[0]).all()
 
 
 @pytest.mark.parametrize(("multiplier", "direction"), [(0.25, -1), (0.9, -1), (1.0, 0),

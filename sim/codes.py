@@ -25,6 +25,11 @@ PROGRAMMES: tuple[str, ...] = ("none", "retention", "onboarding", "loyalty")
 ``i``. Retention, aimed at whoever the firm fears losing, comes before the others."""
 NO_PROGRAMME, RETENTION, ONBOARDING, LOYALTY = range(len(PROGRAMMES))
 
+STEERED: tuple[str, ...] = ("no", "moved", "forced")
+"""Whether this month's contact was steered to another channel: not, moved willingly, or
+moved against the customer's will; ``STEERED[i]`` names code ``i``."""
+NOT_STEERED, MOVED, FORCED = range(len(STEERED))
+
 ENGINES: tuple[str, ...] = ("vectorized", "agents")
 """The two schedulers of the same rules: arrays at once, or mesa agents one by one."""
 

@@ -211,8 +211,8 @@ def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
     for s, name in enumerate(tables.segment_names):
         rows.append(("segment", name, float(per_segment[name] + residual_by_segment[s])))
     firm_wide = ("staffing_costs", "acquisition_costs", "retention_costs", "onboarding_costs",
-                 "loyalty_costs", "development_costs", "winback_costs", "overhead_costs",
-                 "transition_costs")
+                 "loyalty_costs", "steering_costs", "development_costs", "winback_costs",
+                 "overhead_costs", "transition_costs")
     rows.append(("segment", "firm_wide",
                  -float(sum(monthly[line].to_numpy() @ discount for line in firm_wide))))
     return pd.DataFrame(rows, columns=["kind", "component", "value"])
@@ -252,8 +252,9 @@ def segments_table(model, records: list[dict[str, np.ndarray]],
                    monthly: pd.DataFrame) -> pd.DataFrame:
     """Long table: one row per (month, true segment, value tier): customers at the month's
     end, revenue, delivery costs, contacts and contact costs per channel, the channel's
-    staffing costs shared by contacts, and ``cost_to_serve`` (contact and staffing costs per
-    customer; currency)."""
+    staffing costs shared by contacts, contacts answered within target and the service
+    level (their share; 1 without contacts) per human channel, and ``cost_to_serve``
+    (contact and staffing costs per customer; currency)."""
     tables = model.ctx.tables
     names, channels = tables.segment_names, tables.channel_names
     n_seg, n_tier, months = len(names), len(TIERS), len(records)
@@ -271,6 +272,7 @@ def segments_table(model, records: list[dict[str, np.ndarray]],
                          .to_numpy() for c in channels], axis=1)[:, None, :]
     staff_share = np.divide(contacts * staffing, per_channel, out=np.zeros(contacts.shape),
                             where=per_channel > 0)
+    answered = np.stack([r["answered_in_time"] for r in records]).reshape(months, cells, -1)
     costs = contacts * tables.contact_cost[:-1]
     out["contacts"] = contacts.sum(axis=2).reshape(-1)
     out["service_costs"] = costs.sum(axis=2).reshape(-1)
@@ -278,6 +280,12 @@ def segments_table(model, records: list[dict[str, np.ndarray]],
         out[f"contacts_{channel}"] = contacts[:, :, c].reshape(-1)
         out[f"service_costs_{channel}"] = costs[:, :, c].reshape(-1)
         out[f"staffing_costs_{channel}"] = staff_share[:, :, c].reshape(-1)
+        if tables.human[c]:
+            calls = contacts[:, :, c].reshape(-1)
+            out[f"answered_in_time_{channel}"] = answered[:, :, c].reshape(-1)
+            out[f"service_level_{channel}"] = np.divide(
+                out[f"answered_in_time_{channel}"], calls, out=np.ones(len(out)),
+                where=calls > 0)
     serving = out["service_costs"] + staff_share.sum(axis=2).reshape(-1)
     out["cost_to_serve"] = np.divide(serving, out["customers"],
                                      out=np.zeros(len(out)), where=out["customers"] > 0)

@@ -12,8 +12,10 @@ customer phase reads only its own row plus those aggregates):
 1. firm applies any scheduled change of its strategy due this month (staffing, budgets,
    service), scores its customers, codes them into value tiers, staffs each channel it
    runs to a service standard for the load it forecasts, and decides reach and spend;
-2. retain — customers the firm targets get the retention programme;
-3. contact — who contacts the firm, through which channel;
+2. retain — customers the firm targets get the retention programme, its lifecycle
+   programmes enrol the others of their stage;
+3. contact — who contacts the firm, through which channel; 3a. steer — with channel
+   steering, the firm suggests another channel and customers move as far as they accept;
 4. service levels of every human channel's pools, hour by hour, from the month's load;
 5. serve — contacts answered within target or not (the firm records it);
 6. migrate — during a transition, customers move to their new proposition;
@@ -63,8 +65,8 @@ from .tables import build_tables
 Engine = Literal["vectorized", "agents"]
 
 COST_LINES = ("delivery_costs", "service_costs", "staffing_costs", "acquisition_costs",
-              "retention_costs", "onboarding_costs", "loyalty_costs", "development_costs",
-              "winback_costs", "overhead_costs", "transition_costs")
+              "retention_costs", "onboarding_costs", "loyalty_costs", "steering_costs",
+              "development_costs", "winback_costs", "overhead_costs", "transition_costs")
 """Monthly cost lines; ``costs`` is their sum and ``net_cash_flow = revenue − costs``."""
 MAX_MONTHS = 1200
 """Longest horizon a model can be stepped (the scenario schema's bound)."""
@@ -111,7 +113,9 @@ class CVMModel(mesa.Model):
                               plan.data_quality, plan.offer, plan.pull, start_month=-warmup)
         self.ctx = phases.Context(state=state, scenario=scenario, tables=tables, plan=plan,
                                   experience=phases.experience_table(scenario, tables),
-                                  contribution=phases.contribution_table(scenario, tables))
+                                  contribution=phases.contribution_table(scenario, tables),
+                                  forced_experience=phases.experience_table(scenario, tables,
+                                                                            forced=True))
         self.firm = Firm(self, plan, len(tables.proposition_names))
         self._draws = MonthlyDraws(seed, replication, scenario.market.agents)
         # Each agent stands for this many of the client's people: every count the model
@@ -195,6 +199,9 @@ class CVMModel(mesa.Model):
         groups = self._start_month(t)                                         # 1
         self._each_customer("retain", groups)                                 # 2
         self._each_customer("contact", groups)                                # 3
+        groups["contacted"] = np.flatnonzero(self.ctx.state.channel >= 0)
+        if self.ctx.plan.steering is not None:
+            self._each_customer("steer", groups)                              # 3a
         self._serve_levels(groups)                                            # 4
         self._each_customer("serve", groups)                                  # 5
         if 0 < t <= self.migration_end:
@@ -231,7 +238,6 @@ class CVMModel(mesa.Model):
     def _serve_levels(self, groups: dict[str, np.ndarray]) -> None:
         """The month's contacts per channel and pool, and each pool's service level."""
         ctx, tables = self.ctx, self.ctx.tables
-        groups["contacted"] = np.flatnonzero(ctx.state.channel >= 0)
         ctx.month.contacts = self._contacts(groups["contacted"])
         self.firm.observe(ctx.month.contacts)   # what a staffing forecast learns from
         ctx.month.service_level = service.service_levels(
@@ -301,12 +307,16 @@ class CVMModel(mesa.Model):
     def _record_segments(self, holdings: np.ndarray, contacted: np.ndarray
                          ) -> dict[str, np.ndarray]:
         """This month per true segment and value tier: customers at the month's end, their
-        revenue and delivery costs ((S, T) each) and contacts per channel ((S, T, C));
-        ``holdings`` from :meth:`_holdings`, ``contacted`` the rows of who contacted."""
+        revenue and delivery costs ((S, T) each), contacts and contacts answered within
+        target per channel ((S, T, C) each); ``holdings`` from :meth:`_holdings`,
+        ``contacted`` the rows of who contacted."""
         st, tables = self.ctx.state, self.ctx.tables
         n_seg, n_tier, n_chan = len(tables.segment_names), len(TIERS), len(tables.channel_names)
         contact_key = ((st.segment[contacted].astype(np.intp) * n_tier + st.tier[contacted])
                        * n_chan + st.channel[contacted])
+        # Contact states 2c + 1 (odd): answered within target in channel c.
+        in_time = (st.contact[contacted] & 1).astype(bool)
+        cells = n_seg * n_tier * n_chan
 
         def by_segment_tier(per_holding: np.ndarray | None = None) -> np.ndarray:
             counts = holdings if per_holding is None else holdings * per_holding
@@ -316,7 +326,9 @@ class CVMModel(mesa.Model):
             "customers": by_segment_tier(),
             "revenue": by_segment_tier(tables.revenue),
             "delivery_costs": by_segment_tier(tables.delivery_cost),
-            "contacts": np.bincount(contact_key, minlength=n_seg * n_tier * n_chan).reshape(
+            "contacts": np.bincount(contact_key, minlength=cells).reshape(
+                n_seg, n_tier, n_chan) * self.weight,
+            "answered_in_time": np.bincount(contact_key[in_time], minlength=cells).reshape(
                 n_seg, n_tier, n_chan) * self.weight,
         }
 
@@ -353,6 +365,7 @@ class CVMModel(mesa.Model):
         row["churned"] = count(st.event == CHURNED)
         row["at_risk"] = count(m.active)
         row["contacts"] = int(m.contacts.sum())
+        row["steered_contacts"] = count(st.steered > 0) if plan.steering is not None else 0
         # Revenue and delivery costs follow the holdings of the month's end (customers who
         # left this month hold nothing); contact costs, every contact of the month.
         by_holding = holdings.sum(axis=0)
@@ -368,6 +381,8 @@ class CVMModel(mesa.Model):
             "retention_costs": spend["retention"],
             "onboarding_costs": float(enrolled[ONBOARDING] * plan.programme_cost[ONBOARDING]),
             "loyalty_costs": float(enrolled[LOYALTY] * plan.programme_cost[LOYALTY]),
+            "steering_costs": (float(count(st.steered > 0) * plan.steering.incentive)
+                               if plan.steering is not None else 0.0),
             "development_costs": spend["development"],
             "winback_costs": spend["winback"],
             "overhead_costs": plan.overhead,

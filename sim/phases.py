@@ -20,7 +20,10 @@ from .codes import (
     ACQUISITION,
     CHURNED,
     DEPARTED,
+    FORCED,
+    MOVED,
     NEVER,
+    NOT_STEERED,
     PROSPECT,
     RETENTION,
     WON_BACK,
@@ -38,6 +41,7 @@ from .rules import (
     retention,
     satisfaction,
     service,
+    steering,
 )
 from .rules import winback as winback_rule
 from .rules.blend import select
@@ -46,7 +50,8 @@ from .strategies import Decisions, Plan
 from .tables import Tables
 
 GROUP_OF_PHASE: dict[str, str] = {
-    "retain": "active", "contact": "active", "serve": "contacted", "migrate": "active",
+    "retain": "active", "contact": "active", "steer": "contacted", "serve": "contacted",
+    "migrate": "active",
     "experience": "active", "develop": "active", "leave": "active", "progress": "active",
     "acquire": "prospects", "win_back": "departed", "turn_over": "outside",
     "account": "active_or_new",
@@ -93,6 +98,8 @@ class Context:
     plan: Plan
     experience: np.ndarray     # month's experience by (segment·proposition, contact, programme)
     contribution: np.ndarray   # margin less contact cost by (holding, products, contact)
+    forced_experience: np.ndarray | None = None  # experience of a contact moved against
+    #                                              the customer's will (forced steering)
     month: Month | None = None
 
 
@@ -100,13 +107,16 @@ class Context:
 # proposition, channel, ...). Those are evaluated once for every combination of codes and
 # looked up per customer: the same rule on the same inputs, at a fraction of the cost.
 
-def experience_table(scenario: Scenario, tables: Tables) -> np.ndarray:
+def experience_table(scenario: Scenario, tables: Tables, forced: bool = False) -> np.ndarray:
     """The month's experience for every (segment·proposition cell, contact state,
     programme) with contact state 0 none, 2c + 1 channel c served, 2c + 2 not served; in
-    single precision, as satisfaction is kept."""
+    single precision, as satisfaction is kept. ``forced``: of a contact moved to its
+    channel against the customer's will (``behaviour.steering.forced_penalty`` less)."""
     beh = scenario.behaviour
     channel, served = service.contact_states(len(tables.channel_names))
     contact_u = service.contact_utility(channel, served, tables.quality, tables.wait_penalty)
+    if forced:
+        contact_u = contact_u - beh.steering.forced_penalty
     return satisfaction.experience(
         tables.fit.reshape(-1, 1, 1), contact_u.reshape(1, -1, 1),
         tables.programme_boost.reshape(1, 1, -1),
@@ -220,6 +230,30 @@ def contact(ctx: Context, rows: slice | np.ndarray) -> None:
     st.pool[pos] = ctx.plan.pool_of_tier.take(st.tier[pos])
 
 
+def steer(ctx: Context, rows: slice | np.ndarray) -> None:
+    """Suggest the steered channel to the contacts the firm steers (by channel and tier);
+    move those who accept, or, when forced, all of them (noting who was unwilling)."""
+    st, m, plan = ctx.state, ctx.month, ctx.plan
+    spec, beh = plan.steering, ctx.scenario.behaviour.steering
+    targeted = np.flatnonzero(spec.away.take(st.channel[rows]) & spec.tiers.take(st.tier[rows]))
+    pos = _positions(rows, targeted)
+    if not pos.size:
+        return
+    seg, channel = st.segment[pos], st.channel[pos]
+    accepts = spec.share * steering.acceptance(
+        spec.log_preference[seg, channel], beh.incentive_weight * spec.incentive,
+        st.satisfaction[pos], beh.satisfaction_weight)
+    u = m.u["service"][pos]
+    # One uniform: below share × acceptance the customer moves willingly; forced, everyone
+    # below the share moves, those above share × acceptance unwillingly. Rescaled, it then
+    # decides whether the contact is answered in time.
+    moved, m.u["service"][pos] = steering.split(u, spec.share if spec.forced else accepts)
+    st.steered[pos] = select(moved, np.int8(MOVED), np.int8(NOT_STEERED))
+    if spec.forced:
+        st.steered[pos] += moved & (u >= accepts)
+    st.channel[pos] = select(moved, np.int8(spec.to), channel)
+
+
 def serve(ctx: Context, rows: slice | np.ndarray) -> None:
     """Answer contacts within target or not, at the month's service levels."""
     st, t, m = ctx.state, ctx.tables, ctx.month
@@ -254,6 +288,9 @@ def experience(ctx: Context, rows: slice | np.ndarray) -> None:
     index = flat_index((st.holding[rows], st.contact[rows], st.programme[rows]),
                        ctx.experience.shape)
     month_exp = ctx.experience.ravel().take(index)
+    if ctx.plan.steering is not None and ctx.plan.steering.forced:
+        month_exp = select(st.steered[rows] == FORCED,
+                           ctx.forced_experience.ravel().take(index), month_exp)
     s = st.satisfaction[rows]
     st.satisfaction[rows] = select(
         m.active[rows], satisfaction.update(s, month_exp, beh.satisfaction.memory), s)
@@ -384,6 +421,8 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
         (st.holding[rows], st.products[rows], st.contact[rows]), ctx.contribution.shape))
     programmes = m.programme_cost.ravel().take(flat_index(
         (st.tier[rows], st.programme[rows]), m.programme_cost.shape))
+    if ctx.plan.steering is not None and ctx.plan.steering.incentive > 0:
+        programmes = programmes + ctx.plan.steering.incentive * (st.steered[rows] > 0)
     st.value[rows] += (contribution - programmes * m.active[rows]) * m.discount
     st.tenure[rows] += active
     st.customer_months[rows] += active

@@ -54,6 +54,7 @@ class CustomerState:
     contact: np.ndarray           # int8, this month's contact state: 0 none, 2c + 1 channel c
     #                               answered within target, 2c + 2 channel c not in time
     programme: np.ndarray         # int8, this month's programme (see PROGRAMMES)
+    steered: np.ndarray           # int8, this month's contact steered (see STEERED)
     event: np.ndarray             # int8, this month's event (see EVENTS)
     # Accumulated:
     value: np.ndarray             # float64, discounted (to month 0) net contribution of the
@@ -63,7 +64,7 @@ class CustomerState:
     def reset_month(self) -> None:
         """Clear the per-month fields (contact, service, programme, event)."""
         self.channel.fill(NO_CONTACT)
-        for name in ("pool", "contact", "programme", "event"):
+        for name in ("pool", "contact", "programme", "steered", "event"):
             getattr(self, name).fill(0)
 
     def __len__(self) -> int:
@@ -144,7 +145,8 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
         customer_months=tenure.copy(), departures=zeros(np.int16), contact_spend=zeros(),
         last_contact=never(), last_complaint=never(), score_cell=zeros(np.int16),
         channel=np.full(n, NO_CONTACT, dtype=np.int8), pool=zeros(np.int8),
-        contact=zeros(np.int8), programme=zeros(np.int8), event=zeros(np.int8),
+        contact=zeros(np.int8), programme=zeros(np.int8), steered=zeros(np.int8),
+        event=zeros(np.int8),
         value=zeros(),
     )
 

@@ -45,7 +45,7 @@ from .codes import (
     months_since,
 )
 from .population import CustomerState
-from .rules import acquisition, winback
+from .rules import acquisition, steering, winback
 from .rules.blend import select
 from .rules.satisfaction import logistic
 from .rules.service import agents_needed, offered_load
@@ -70,6 +70,20 @@ class Standard:
     within_seconds: float      # ... this many seconds
     sized_for: str             # each_hour, average_hour or peak_hour
     forecast_months: int       # months of observed contacts the forecast averages
+
+
+@dataclass(frozen=True)
+class SteeringPlan:
+    """Channel steering as the firm runs it (a resolved :class:`~sim.scenario.Steering`)."""
+
+    to: int                    # channel suggested
+    away: np.ndarray           # (C+1,) bool: contacts of these channels are steered (the
+    #                            last entry, no contact, is False)
+    tiers: np.ndarray          # (tiers,) bool: contacts of these value tiers are steered
+    share: float               # of those contacts, the share the firm suggests a move to
+    incentive: float           # currency per contact that moves
+    forced: bool               # every suggested contact moves, willing or not
+    log_preference: np.ndarray  # (S, C+1) log(preference for `to` / for the channel used)
 
 
 PRIOR_CONTACT_RATE = 0.25
@@ -103,6 +117,7 @@ class Plan:
     programme_cost: np.ndarray  # (programmes,) lifecycle programmes' cost per enrolled
     #                             customer-month (currency); retention's is economics'
     standards: tuple[Standard, ...] = ()  # channels staffed each month to a standard
+    steering: SteeringPlan | None = None   # contacts steered to another channel
 
     @property
     def data_quality(self) -> float:
@@ -304,7 +319,25 @@ def _operations(strat: Strategy, tables: Tables, offer: np.ndarray) -> dict:
     overhead = float(tables.proposition_fixed_cost[np.unique(offer)].sum() + strat.analytics_cost)
     return {"agents": agents, "pool_of_tier": pool_of_tier, "sales_prompt": sales_prompt,
             "overhead": overhead, "staffing_costs": staffing_costs(agents, tables),
-            "standards": tuple(standards), **_lifecycle_programmes(strat)}
+            "standards": tuple(standards), "steering": _steering(strat, tables),
+            **_lifecycle_programmes(strat)}
+
+
+def _steering(strat: Strategy, tables: Tables) -> SteeringPlan | None:
+    """The strategy's channel steering resolved to channel and tier codes (None without)."""
+    spec = strat.steering
+    if spec is None:
+        return None
+    names = tables.channel_names
+    to = names.index(spec.to)
+    away = np.zeros(len(names) + 1, dtype=bool)
+    away[[names.index(c) for c in spec.away_from]
+         if spec.away_from else np.flatnonzero(tables.human)] = True
+    away[to] = False
+    preference = np.diff(tables.channel_cdf, axis=1, prepend=0.0)
+    return SteeringPlan(to=to, away=away, tiers=np.isin(TIERS, spec.tiers),
+                        share=spec.share, incentive=spec.incentive, forced=spec.forced,
+                        log_preference=steering.log_preference(preference, to))
 
 
 def _lifecycle_programmes(strat: Strategy) -> dict:

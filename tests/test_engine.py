@@ -39,7 +39,7 @@ def busy():
     # Every lever at once, on a strategy of kind gsp: each practice set on its own, the
     # call centre staffed to a standard each hour and branches for the average hour,
     # onboarding and loyalty (tier A) programmes, win-back for the recently departed
-    # whose odds fade.
+    # whose odds fade, and call-centre contacts of tiers B and C forced online.
     data = scenario.to_dict()
     data["behaviour"]["winback_half_life_months"] = 4.0
     data["strategies"]["levers"] = {
@@ -50,7 +50,9 @@ def busy():
         "budgets": {**data["strategies"]["segmented"]["budgets"], "retention": 300.0},
         "programmes": {"onboarding": {"cost_per_customer": 5.0},
                        "loyalty": {"cost_per_customer": 1.0, "tiers": ["A"]}},
-        "winback_within_months": 9}
+        "winback_within_months": 9,
+        "steering": {"to": "online", "away_from": ["call_centre"], "tiers": ["B", "C"],
+                     "share": 0.5, "incentive": 1.0, "forced": True}}
     return sim.load_scenario(data)
 
 
@@ -80,6 +82,7 @@ def test_busy_scenario_exercises_every_mechanism(engine_pairs):
             assert set(run.customers["tier"]) >= {"A", "B", "C"}
         if strategy == "levers":
             assert m["onboarding_costs"].sum() > 0 and m["loyalty_costs"].sum() > 0
+            assert m["steering_costs"].sum() > 0
 
 
 @pytest.mark.parametrize("strategy", ["gsp", "segmented", "levers"])

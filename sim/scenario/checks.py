@@ -19,8 +19,8 @@ from .limits import MAX_NAME_LENGTH, MAX_POPULATION, MAX_SWEEP_POINTS
 from .messages import _did_you_mean, _from_pydantic, _show
 from .paths import _set_path
 
-SCHEDULABLE = ("budgets", "programmes", "staffing", "priority_share", "tier_shares",
-               "sales_centre", "analytics_cost")
+SCHEDULABLE = ("budgets", "programmes", "steering", "staffing", "priority_share",
+               "tier_shares", "sales_centre", "analytics_cost")
 """Strategy keys a schedule may change during the horizon: how much the firm spends and
 how it staffs and serves. What it offers and how it reads its customers (propositions,
 data quality) are set at the take-over."""
@@ -82,6 +82,8 @@ def _reference_errors(s):
                 if seg_name not in strat.propositions:
                     yield f"{base}.propositions", f"no proposition for segment '{seg_name}'"
         yield from _staffing_errors(s, strat.staffing, base)
+        if strat.steering is not None:
+            yield from _steering_errors(s, strat.steering, f"{base}.steering")
         yield from _schedule_errors(s, strat, base)
     named = {"market.attributes": s.market.attributes, "market.segments": s.market.segments,
              "propositions": s.propositions, "channels": s.channels,
@@ -120,6 +122,18 @@ def _staffing_errors(s, staffing, base: str):
             yield f"{base}.staffing.{channel}", (
                 f"{len(staff)} hourly values for a channel open "
                 f"{len(s.channels[channel].hourly_profile)} hours a day (its hourly_profile)")
+
+
+def _steering_errors(s, steering, base: str):
+    """Yield (path, message) for channel steering that names unknown channels, or steers
+    a channel to itself; ``base`` is the steering block's path."""
+    if steering.to not in s.channels:
+        yield f"{base}.to", _no_such("channel", steering.to, s.channels)
+    for i, channel in enumerate(steering.away_from):
+        if channel not in s.channels:
+            yield f"{base}.away_from.{i}", _no_such("channel", channel, s.channels)
+        elif channel == steering.to:
+            yield f"{base}.away_from.{i}", f"contacts cannot be steered from '{channel}' to itself"
 
 
 def _schedule_errors(s, strat, base: str):

@@ -380,6 +380,22 @@ class ProgrammeResponses(_Frozen):
         ProgrammeResponse(), description="To a loyalty programme for mature customers.")
 
 
+class SteeringResponse(_Frozen):
+    """How a customer answers the firm's suggestion to use another channel for a contact:
+    they accept with probability logistic(log(preference for the suggested channel /
+    preference for the one chosen) + incentive_weight × incentive + satisfaction_weight ×
+    (satisfaction − 0.5))."""
+
+    incentive_weight: NonNegative = Field(
+        0.3, description="Utility of each currency unit of incentive offered for the move.")
+    satisfaction_weight: NonNegative = Field(
+        2.0, description="Utility per unit of satisfaction above 0.5: satisfied customers "
+                         "go along with the firm more readily.")
+    forced_penalty: NonNegative = Field(
+        0.5, description="Utility lost in the month's experience by a customer moved to the "
+                         "suggested channel against their will (forced steering).")
+
+
 class Behaviour(_Frozen):
     """How customers respond to what they meet."""
 
@@ -401,6 +417,7 @@ class Behaviour(_Frozen):
                          "have halved, counted from winback_after_months (0: they never "
                          "fade).")
     programmes: ProgrammeResponses = ProgrammeResponses()
+    steering: SteeringResponse = SteeringResponse()
     retention_boost: Real = Field(
         0.0, description="Utility added to the experience of a customer in a retention "
                          "programme.")
@@ -507,6 +524,32 @@ class Programmes(_Frozen):
                           "lifecycle.maturity_tenure_months, or maturity_products held).")
 
 
+class Steering(_Frozen):
+    """Channel migration: the firm suggests another channel (usually self-service) to
+    contacts of the chosen channels and tiers, with an incentive per contact that moves.
+    Customers accept as far as their channel preferences and satisfaction allow
+    (behaviour.steering); forced steering moves every suggested contact, and those who
+    would have refused lose satisfaction."""
+
+    to: str = Field(description="The channel contacts are steered to.")
+    away_from: tuple[str, ...] = Field(
+        (), description="Channels whose contacts are steered (default: every human channel "
+                        "but 'to').")
+    tiers: tuple[TierName, ...] = Field(
+        ("A", "B", "C"), min_length=1,
+        description="Value tiers whose contacts are steered (A or B alone need value_codes).")
+    share: Probability = Field(
+        1.0, description="Share of those contacts the firm suggests the move to (a message "
+                         "on the line, a prompt on the bill).")
+    incentive: Money = Field(
+        0.0, description="Paid per contact that moves (currency): a discount, points, a fee "
+                         "waived.")
+    forced: bool = Field(
+        False, description="Move every suggested contact, willing or not (those unwilling "
+                           "lose behaviour.steering.forced_penalty in the month's "
+                           "experience).")
+
+
 class Transition(_Frozen):
     """What it costs to take over the market from the strategy that ran it before month 1."""
 
@@ -592,6 +635,10 @@ class Strategy(_Frozen):
     programmes: Programmes = Field(
         Programmes(), description="Lifecycle programmes (onboarding, loyalty), each with its "
                                   "cost per enrolled customer-month and the tiers it enrols.")
+    steering: Steering | None = Field(
+        None, description="Channel migration: contacts steered to another channel with an "
+                          "incentive ({to, away_from, tiers, share, incentive, forced}); "
+                          "unset: customers use the channels they prefer.")
     winback_within_months: Annotated[int, Field(ge=1, le=1200), _WHOLE] | None = Field(
         None, description="Win-back reaches only customers gone at most this many months "
                           "(the firm knows when each left); unset: every lapsed customer.")
@@ -670,10 +717,11 @@ class Strategy(_Frozen):
             if self.sales_centre and self.sales_prompts == "by_code":
                 raise ValueError("sales_prompts 'by_code' prompts tiers A and B: it needs "
                                  "value_codes true")
-            for name in ("onboarding", "loyalty"):
-                programme = getattr(self.programmes, name)
-                if programme is not None and "C" not in programme.tiers:
-                    raise ValueError(f"programmes.{name} enrols only tiers A or B: that needs "
+            coded = {f"programmes.{name}": getattr(self.programmes, name)
+                     for name in ("onboarding", "loyalty")} | {"steering": self.steering}
+            for key, lever in coded.items():
+                if lever is not None and "C" not in lever.tiers:
+                    raise ValueError(f"{key} serves only tiers A or B: that needs "
                                      "value_codes true (without codes every customer is C)")
         if sum(self.tier_shares.values()) > 1.0 + 1e-9:
             raise ValueError("tier_shares A + B must not exceed 1")

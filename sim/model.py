@@ -312,11 +312,12 @@ class CVMModel(mesa.Model):
         ``contacted`` the rows of who contacted."""
         st, tables = self.ctx.state, self.ctx.tables
         n_seg, n_tier, n_chan = len(tables.segment_names), len(TIERS), len(tables.channel_names)
+        # One count over (segment, tier, channel, answered within target): contact states
+        # 2c + 1, odd, are answered in time in channel c.
         contact_key = ((st.segment[contacted].astype(np.intp) * n_tier + st.tier[contacted])
-                       * n_chan + st.channel[contacted])
-        # Contact states 2c + 1 (odd): answered within target in channel c.
-        in_time = (st.contact[contacted] & 1).astype(bool)
-        cells = n_seg * n_tier * n_chan
+                       * n_chan + st.channel[contacted]) * 2 + (st.contact[contacted] & 1)
+        contacts = np.bincount(contact_key, minlength=n_seg * n_tier * n_chan * 2).reshape(
+            n_seg, n_tier, n_chan, 2) * self.weight
 
         def by_segment_tier(per_holding: np.ndarray | None = None) -> np.ndarray:
             counts = holdings if per_holding is None else holdings * per_holding
@@ -326,10 +327,8 @@ class CVMModel(mesa.Model):
             "customers": by_segment_tier(),
             "revenue": by_segment_tier(tables.revenue),
             "delivery_costs": by_segment_tier(tables.delivery_cost),
-            "contacts": np.bincount(contact_key, minlength=cells).reshape(
-                n_seg, n_tier, n_chan) * self.weight,
-            "answered_in_time": np.bincount(contact_key[in_time], minlength=cells).reshape(
-                n_seg, n_tier, n_chan) * self.weight,
+            "contacts": contacts.sum(axis=3),
+            "answered_in_time": contacts[..., 1],
         }
 
     def _contacts(self, contacted: np.ndarray) -> np.ndarray:

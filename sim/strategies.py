@@ -23,6 +23,7 @@ therefore depends on the market.
 from __future__ import annotations
 
 import dataclasses
+import math
 from dataclasses import dataclass
 
 import numpy as np
@@ -199,10 +200,12 @@ def label_shares(records: Records, data_quality: float) -> np.ndarray:
     freq = records.people / max(records.people.sum(), 1.0)
     if n == 1:
         return np.ones(1)
-    try:
-        shares = np.linalg.solve(confusion(n, data_quality), freq)
-    except np.linalg.LinAlgError:  # data quality 1/n: labels say nothing about segments
-        shares = freq
+    # At data quality 1/n labels say nothing about segments. The confusion matrix is then
+    # singular, though in floating point only nearly so (condition ~1e16), and solving
+    # would turn rounding noise into extreme shares: compare, do not rely on LinAlgError.
+    if math.isclose(data_quality, 1.0 / n, rel_tol=1e-9):
+        return freq if freq.sum() > 0 else np.full(n, 1.0 / n)
+    shares = np.linalg.solve(confusion(n, data_quality), freq)
     shares = np.clip(shares, 0.0, None)
     return shares / shares.sum() if shares.sum() > 0 else np.full(n, 1.0 / n)
 

@@ -231,3 +231,12 @@ def test_the_notebooks_lesson_one_lever_at_a_time():
         "market.needs_contrast": 0.0, "strategies.segmented.data_quality": 0.6}),
         replications=10)
     assert both + 2.262 * se_both < 0, (both, se_both)
+
+
+def test_label_shares_at_chance_are_the_label_frequencies():
+    """At data quality 1/n the labels say nothing about segments: the estimate is the label
+    frequencies as seen, not a solve of a matrix singular up to rounding (which turned
+    rounding noise into shares such as [0.07, 0.93, 0])."""
+    people = np.array([300.0, 500.0, 200.0])
+    records = Records(people, people, np.zeros(3), np.zeros(3), np.ones(3))
+    np.testing.assert_allclose(label_shares(records, 1 / 3), people / people.sum())

@@ -60,9 +60,9 @@ def format_payback(row) -> str:
 def statement_rows(statement, offers, strategies: list[str],
                    targets: dict[str, tuple[float, float]]) -> list[tuple[str, list[str]]]:
     """What each strategy did, as (item, one text per strategy) rows: the offer to each
-    label, then revenue, every cost line, the discounted cash flow, residual value and
-    customer equity (whole currency), then each human channel's service level against its
-    target.
+    label, then revenue, every cost line some strategy incurs (a lever none of them uses
+    would only add rows of zeros), the discounted cash flow, residual value and customer
+    equity (whole currency), then each human channel's service level against its target.
 
     Args:
         statement: :func:`sim.statistics.statement` (items × strategies).
@@ -74,6 +74,8 @@ def statement_rows(statement, offers, strategies: list[str],
             for label in offers.index]
     for item in statement.index:
         values = statement.loc[item, strategies]
+        if item.endswith("_costs") and not values.any():
+            continue
         channel = item.removeprefix(SERVICE_LEVEL)
         if item.startswith(SERVICE_LEVEL):
             name = item

@@ -364,7 +364,8 @@ class CVMModel(mesa.Model):
         row["churned"] = count(st.event == CHURNED)
         row["at_risk"] = count(m.active)
         row["contacts"] = int(m.contacts.sum())
-        row["steered_contacts"] = count(st.steered > 0) if plan.steering is not None else 0
+        steered = count(st.steered > 0) if plan.steering is not None else 0
+        row["steered_contacts"] = steered
         # Revenue and delivery costs follow the holdings of the month's end (customers who
         # left this month hold nothing); contact costs, every contact of the month.
         by_holding = holdings.sum(axis=0)
@@ -380,7 +381,7 @@ class CVMModel(mesa.Model):
             "retention_costs": spend["retention"],
             "onboarding_costs": float(enrolled[ONBOARDING] * plan.programme_cost[ONBOARDING]),
             "loyalty_costs": float(enrolled[LOYALTY] * plan.programme_cost[LOYALTY]),
-            "steering_costs": (float(count(st.steered > 0) * plan.steering.incentive)
+            "steering_costs": (float(steered * plan.steering.incentive)
                                if plan.steering is not None else 0.0),
             "development_costs": spend["development"],
             "winback_costs": spend["winback"],

@@ -36,6 +36,7 @@ from .rules import (
     acquisition,
     churn,
     development,
+    draws,
     lifecycle,
     market,
     retention,
@@ -223,10 +224,10 @@ def contact(ctx: Context, rows: slice | np.ndarray) -> None:
     # the few who contact.
     made = np.flatnonzero(service.contacts(rate, m.active[rows], u))
     pos = _positions(rows, made)
-    seg, v = seg[made], service.rescaled(u[made], rate[made])
-    channel = service.channel_choice(t.channel_cdf, seg, v)
+    seg, v = seg[made], draws.rescaled(u[made], rate[made])
+    channel = draws.choose(t.channel_cdf, seg, v)
     st.channel[pos] = channel
-    m.u["service"][pos] = service.within_channel(v, t.channel_cdf, seg, channel)
+    m.u["service"][pos] = draws.within_choice(v, t.channel_cdf, seg, channel)
     st.pool[pos] = ctx.plan.pool_of_tier.take(st.tier[pos])
 
 
@@ -247,7 +248,7 @@ def steer(ctx: Context, rows: slice | np.ndarray) -> None:
     # One uniform: below share × acceptance the customer moves willingly; forced, everyone
     # below the share moves, those above share × acceptance unwillingly. Rescaled, it then
     # decides whether the contact is answered in time.
-    moved, m.u["service"][pos] = steering.split(u, spec.share if spec.forced else accepts)
+    moved, m.u["service"][pos] = draws.split(u, spec.share if spec.forced else accepts)
     st.steered[pos] = select(moved, np.int8(MOVED), np.int8(NOT_STEERED))
     if spec.forced:
         st.steered[pos] += moved & (u >= accepts)
@@ -396,7 +397,7 @@ def turn_over(ctx: Context, rows: slice | np.ndarray) -> None:
     # and for the label two uniforms that the churn and development mechanisms drew for this
     # row but never use for someone who was not a customer at the month's start.
     seg = st.segment[pos]
-    theta = new_theta(ctx.tables, seg, service.rescaled(u[leaving], mk.exit_rate))
+    theta = new_theta(ctx.tables, seg, draws.rescaled(u[leaving], mk.exit_rate))
     label_u = np.stack([m.u["churn"][pos], m.u["development"][pos]], axis=1)
     st.theta[pos], st.log_survival[pos] = theta, churn.log_survival(theta)
     st.label_u[pos] = label_u

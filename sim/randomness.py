@@ -70,7 +70,7 @@ class MonthlyDraws:
         """This month's uniforms: ``{mechanism: array of shape (population,)}``, mechanisms
         that share a stream sharing its array (see :data:`MECHANISMS`), plus ``service``,
         zeros that the contact phase fills for those who contact (see
-        :func:`sim.rules.service.within_channel`).
+        :func:`sim.rules.draws.within_choice`).
 
         Single precision: a uniform resolves probabilities to
         2^−24 ≈ 6e−8, far finer than any rate in a scenario, and halves the memory the

@@ -48,21 +48,6 @@ def test_customers_accept_as_far_as_preference_incentive_and_satisfaction_allow(
     assert steering.acceptance(never[0, 1], 5.0, 1.0, 2.0) < 1e-15
 
 
-def test_split_leaves_a_uniform_on_each_side():
-    """Given the side of q it fell on, the rescaled uniform is again uniform: its mean is ½
-    and its variance 1/12 within 5 standard errors (n = 200,000; the mean's standard error
-    is √(1/12/n) ≈ 6.5e−4)."""
-    u = np.random.default_rng(5).random(200_000, dtype=np.float32)
-    q = 0.3
-    below, v = steering.split(u, q)
-    assert below.mean() == pytest.approx(q, abs=5 * math.sqrt(q * (1 - q) / len(u)))
-    for side in (below, ~below):
-        n = side.sum()
-        assert v[side].mean() == pytest.approx(0.5, abs=5 * math.sqrt(1 / 12 / n))
-        assert v[side].var() == pytest.approx(1 / 12, abs=5 * math.sqrt(1 / 180 / n))
-        assert v[side].min() >= 0.0 and v[side].max() < 1.0
-
-
 def test_steering_lowers_cost_to_serve_at_a_small_satisfaction_loss(small):
     """Direction of effect, paired under common random numbers in each of four
     replications: fewer call-centre contacts, lower cost to serve, and mean satisfaction

@@ -24,31 +24,6 @@ def contacts(contact_rate: np.ndarray, eligible: np.ndarray, u: np.ndarray) -> n
     return eligible & (u < contact_rate)
 
 
-def channel_choice(channel_cdf: np.ndarray, segment: np.ndarray,
-                   u: np.ndarray) -> np.ndarray:
-    """Channel a contacting customer uses: c where cdf[c − 1] ≤ u < cdf[c] for their segment."""
-    channel = np.zeros(len(segment), dtype=np.int8)
-    for c in range(channel_cdf.shape[1] - 1):
-        channel += u >= channel_cdf[:, c].take(segment)
-    return channel
-
-
-def within_channel(u: np.ndarray, channel_cdf: np.ndarray, segment: np.ndarray,
-                   channel: np.ndarray) -> np.ndarray:
-    """Where ``u`` (which chose ``channel`` by :func:`channel_choice`) fell within the
-    channel's share, rescaled to [0, 1): uniform again given the channel, so the uniform
-    that decided the contact and its channel also decides whether it is answered in
-    time."""
-    edges = np.concatenate((np.zeros((len(channel_cdf), 1)), channel_cdf), axis=1).ravel()
-    cell = segment.astype(np.intp) * (channel_cdf.shape[1] + 1) + channel
-    lo, hi = edges.take(cell), edges.take(cell + 1)
-    # Below 1: rounding must not put a contact beyond a level of 1 (self-service).
-    return np.minimum((u - lo) / np.maximum(hi - lo, np.finfo(float).tiny), _BELOW_ONE)
-
-
-_BELOW_ONE = np.nextafter(1.0, 0.0)
-
-
 @functools.lru_cache(maxsize=64)
 def contact_states(n_channels: int) -> tuple[np.ndarray, np.ndarray]:
     """(channel, served) of every contact state code: 0 no contact, 2c + 1 channel c
@@ -64,12 +39,6 @@ def contact_states(n_channels: int) -> tuple[np.ndarray, np.ndarray]:
 def contact_state(channel: np.ndarray, served: np.ndarray) -> np.ndarray:
     """Contact state code (see :func:`contact_states`) of contacts made (channel ≥ 0)."""
     return (2 * channel + 2 - served).astype(np.int8)
-
-
-def rescaled(u: np.ndarray, probability: np.ndarray) -> np.ndarray:
-    """u / probability: given u < probability this is again uniform on [0, 1), so one
-    uniform decides both whether something happens and how (here: contact, then channel)."""
-    return u / np.maximum(probability, np.finfo(float).tiny)
 
 
 def offered_load(contacts_per_month: np.ndarray | float, hourly_share: np.ndarray | float,

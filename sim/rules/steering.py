@@ -30,12 +30,3 @@ def acceptance(log_pref: np.ndarray, incentive_utility: float, satisfaction: np.
     """Probability of accepting the suggested channel: logistic(log preference ratio +
     utility of the incentive + satisfaction_weight × (satisfaction − ½))."""
     return logistic(log_pref + incentive_utility + satisfaction_weight * (satisfaction - 0.5))
-
-
-def split(u: np.ndarray, q: np.ndarray | float) -> tuple[np.ndarray, np.ndarray]:
-    """(u < q, the uniform rescaled): u / q below q, (u − q) / (1 − q) above, each again
-    uniform on [0, 1) given its side, so the same uniform decides the move and then
-    whether the contact is answered in time."""
-    below = u < q
-    q = np.clip(q, np.finfo(np.float32).tiny, 1.0 - np.finfo(np.float32).eps)
-    return below, np.where(below, u / q, (u - q) / (1.0 - q)).astype(u.dtype)

@@ -8,7 +8,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from sim.rules import service
+from sim.rules import draws, service
 
 NO_CONTACT = service.NO_CONTACT
 
@@ -41,13 +41,13 @@ def log_space_erlang_c(load: float, agents: int) -> float:
 
 
 # ---------------------------------------------------------------------------------------------
-# contacts and channel_choice, composed as the contact phase composes them
+# contacts and draws.choose, composed as the contact phase composes them
 # ---------------------------------------------------------------------------------------------
 
 def choose_channel(rate, cdf, segment, eligible, u_contact, u_channel):
     """Channel of each customer's contact, or NO_CONTACT: who contacts, then the channel."""
     made = service.contacts(rate, eligible, u_contact)
-    return np.where(made, service.channel_choice(cdf, segment, u_channel), NO_CONTACT)
+    return np.where(made, draws.choose(cdf, segment, u_channel), NO_CONTACT)
 
 def test_higher_contact_rate_gives_superset_of_contacts():
     """With the same uniforms, a higher contact rate makes every earlier contact still contact
@@ -340,19 +340,6 @@ def test_service_levels_more_agents_or_fewer_contacts_is_better():
     assert _levels([[10, 0]], [[0, 0]], human=(True,))[0, 0] == 0.0
 
 
-def test_rescaled_uniform_is_uniform_given_the_event():
-    """u / p for the u < p is uniform on [0, 1): one uniform decides contact and channel.
-    With n = 200,000 draws and p = 0.3, the ~60,000 rescaled values have decile shares with
-    binomial standard error sqrt(0.1 · 0.9 / 60,000) ≈ 0.0012; allow 5 of them."""
-    u = np.random.default_rng(7).random(200_000)
-    p = np.full_like(u, 0.3)
-    v = service.rescaled(u, p)[u < p]
-    assert v.min() >= 0.0 and v.max() < 1.0
-    shares = np.histogram(v, bins=10, range=(0, 1))[0] / len(v)
-    assert np.abs(shares - 0.1).max() < 5 * np.sqrt(0.1 * 0.9 / len(v))
-    assert np.isfinite(service.rescaled(np.array([0.5]), np.array([0.0]))).all()
-
-
 def test_a_reserved_team_without_agents_in_an_hour_sends_its_contacts_to_the_general_queue():
     """Hours with 40 % and 60 % of the day. The priority team has 2 agents in the first hour
     and none in the second: there its 2,000 contacts (0.6 erlang) join the general queue's
@@ -364,41 +351,6 @@ def test_a_reserved_team_without_agents_in_an_hour_sends_its_contacts_to_the_gen
     got = _levels([[10_000, 2_000]], [[[4, 5], [2, 0]]], human=(True,), share=(0.4, 0.6))
     assert got[0, 0] == pytest.approx(0.4 * level(2.0, 4) + 0.6 * level(3.6, 5), rel=1e-12)
     assert got[0, 1] == pytest.approx(0.4 * level(0.4, 2) + 0.6 * level(3.6, 5), rel=1e-12)
-
-
-@pytest.mark.parametrize("level", [0.1, 0.5, 0.93])
-def test_one_uniform_decides_contact_channel_and_service_independently(level):
-    """The contact phase reads one uniform three times: u < rate (contact), u / rate against
-    the cumulative preferences (channel), and where u / rate fell within the channel's share
-    (answered in time if below the level). Each must have its own probability, and being
-    answered must not depend on the channel. 400,000 seeded uniforms; every share is
-    checked to within 4 binomial standard errors of its probability."""
-    rng = np.random.default_rng(20261122)
-    n, rate = 400_000, 0.3
-    prefs = np.array([0.2, 0.5, 0.3])
-    cdf = np.cumsum(prefs)[None, :]
-    u = rng.random(n, dtype=np.float32)
-    made = service.contacts(np.full(n, rate), np.ones(n, dtype=bool), u)
-    assert abs(made.mean() - rate) < 4 * math.sqrt(rate * (1 - rate) / n)
-    v = service.rescaled(u[made], np.full(made.sum(), rate))
-    segment = np.zeros(len(v), dtype=np.int8)
-    channel = service.channel_choice(cdf, segment, v)
-    shares = np.bincount(channel, minlength=3) / len(v)
-    np.testing.assert_array_less(np.abs(shares - prefs), 4 * np.sqrt(prefs * (1 - prefs) / len(v)))
-    w = service.within_channel(v, cdf, segment, channel)
-    assert w.min() >= 0.0 and w.max() < 1.0
-    for c in range(3):
-        served = w[channel == c] < level
-        assert abs(served.mean() - level) < 4 * math.sqrt(level * (1 - level) / served.size), c
-
-
-def test_within_channel_stays_below_one_for_a_level_of_one():
-    """A contact at the very top of its channel's share is still answered when the level is
-    1 (self-service): the rescaled uniform stays below 1 whatever the rounding."""
-    cdf = np.array([[0.3, 1.0]])
-    top = np.nextafter(np.array([0.3, 1.0]), 0.0)
-    w = service.within_channel(top, cdf, np.zeros(2, dtype=np.int8), np.array([0, 1], np.int8))
-    assert (w < 1.0).all()
 
 
 @pytest.mark.parametrize(("load", "agents"), [(800, 1), (2000, 100), (1500, 30), (900, 850)])

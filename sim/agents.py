@@ -12,7 +12,7 @@ from collections import deque
 import mesa
 import numpy as np
 
-from . import phases, scoring, strategies
+from . import learning, phases, scoring, strategies
 from .codes import STAGES, TIERS
 from .scenario.schema import MAX_FORECAST_MONTHS
 
@@ -21,9 +21,12 @@ class Firm(mesa.Agent):
     """The firm: runs its plan, keeps records of its customers (its churn-score ledger) and
     each month scores and codes customers and decides spend."""
 
-    def __init__(self, model: mesa.Model, plan: strategies.Plan, n_propositions: int):
+    def __init__(self, model: mesa.Model, plan: strategies.Plan, n_propositions: int,
+                 learning_rng: np.random.Generator):
         super().__init__(model)
         self.plan = plan
+        self.experiment: learning.Experiment | None = None   # a test among cross-sell offers
+        self._learning_rng = learning_rng
         self.ledger = scoring.Ledger.empty(n_propositions)
         self._design = scoring.design(n_propositions)
         self.score: np.ndarray | None = None   # churn score per cell, if the firm fits one
@@ -63,6 +66,40 @@ class Firm(mesa.Agent):
                 self.plan, ctx.tables, list(self.contact_history), self._pool_customers)
         return strategies.decide(self.plan, ctx.scenario, self.census, cell_tier,
                                  self.retention_worth)
+
+    def start_test(self) -> None:
+        """Begin the plan's test among cross-sell offers, if it runs one."""
+        spec = self.plan.strategy.test_and_learn
+        self.experiment = (None if spec is None else
+                           learning.Experiment.start(spec, len(self.plan.offer),
+                                                     self.plan.start_arm))
+
+    def campaign_cells(self, month: int) -> tuple[np.ndarray, np.ndarray]:
+        """(L, cells) the cumulative probability that a campaign contact of each label
+        falls in each cell this month, and the arm (place in ``plan.cross_sell``) each
+        cell offers; without a test, one cell making the strategy's offer."""
+        n_lab = len(self.plan.offer)
+        if self.experiment is None:
+            return np.ones((n_lab, 1)), np.zeros((n_lab, 1), dtype=np.int8)
+        share = self.experiment.cells(month, self._learning_rng)
+        arms = share.shape[1] - 1
+        arm = np.tile(np.arange(arms + 1, dtype=np.int8), (n_lab, 1))
+        arm[:, arms] = self.experiment.champion
+        cdf = np.cumsum(share, axis=1)
+        cdf[:, -1] = 1.0    # rounding must leave no uniform beyond the last cell
+        return cdf, arm
+
+    def learn(self, month: int, contacts: np.ndarray, sales: np.ndarray) -> None:
+        """Note a month's campaign contacts and sales by label and cell ((L, cells) each,
+        agents): the test cells' go into the test, which at its last month adopts its
+        winners."""
+        test = self.experiment
+        if test is None or not test.running(month):
+            return
+        arms = test.contacts.shape[1]
+        test.observe(contacts[:, :arms], sales[:, :arms])
+        if month == test.months:
+            test.conclude(month, self._learning_rng)
 
     def observe(self, contacts: np.ndarray) -> None:
         """Note the month's contacts per channel and pool (in the client's units)."""

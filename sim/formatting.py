@@ -59,19 +59,18 @@ def format_payback(row) -> str:
 
 def statement_rows(statement, offers, strategies: list[str],
                    targets: dict[str, tuple[float, float]]) -> list[tuple[str, list[str]]]:
-    """What each strategy did, as (item, one text per strategy) rows: the offer to each
+    """What each strategy did, as (item, one text per strategy) rows: the offers to each
     label, then revenue, every cost line some strategy incurs (a lever none of them uses
     would only add rows of zeros), the discounted cash flow, residual value and customer
     equity (whole currency), then each human channel's service level against its target.
 
     Args:
         statement: :func:`sim.statistics.statement` (items × strategies).
-        offers: :func:`sim.statistics.offer_summary` (labels × strategies).
+        offers: :func:`sim.statistics.offer_summary` (items × strategies).
         strategies: Strategies in ``compare`` order.
         targets: Per human channel, (share to answer in time, within seconds).
     """
-    rows = [(f"offer to {label}", [str(offers.at[label, s]) for s in strategies])
-            for label in offers.index]
+    rows = [(item, [str(offers.at[item, s]) for s in strategies]) for item in offers.index]
     for item in statement.index:
         values = statement.loc[item, strategies]
         if item.endswith("_costs") and not values.any():

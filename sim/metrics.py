@@ -210,20 +210,30 @@ def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
                                       minlength=len(tables.segment_names)) * model.weight
     for s, name in enumerate(tables.segment_names):
         rows.append(("segment", name, float(per_segment[name] + residual_by_segment[s])))
-    firm_wide = ("staffing_costs", "acquisition_costs", "retention_costs", "onboarding_costs",
-                 "loyalty_costs", "steering_costs", "development_costs", "winback_costs",
-                 "overhead_costs", "transition_costs")
+    # Every cost line but those booked by segment above.
+    firm_wide = [line for line in COST_LINES if line not in ("delivery_costs", "service_costs")]
     rows.append(("segment", "firm_wide",
                  -float(sum(monthly[line].to_numpy() @ discount for line in firm_wide))))
     return pd.DataFrame(rows, columns=["kind", "component", "value"])
 
 
-def offers_table(ctx: Context) -> pd.DataFrame:
+def offers_table(model) -> pd.DataFrame:
     """One row per label (the firm's segment labels): the proposition the strategy offers
-    it over the horizon, as re-planned at the take-over from the firm's own research."""
-    t = ctx.tables
+    it over the horizon, as re-planned at the take-over from the firm's own research; the
+    cross-sell offer its campaigns make to the label at the end (empty: campaigns without
+    an offer) and the month a test adopted it (0: no test)."""
+    t, plan, test = model.ctx.tables, model.ctx.plan, model.firm.experiment
+    n_lab = len(t.segment_names)
+    if plan.cross_sell is None:
+        cross_sell = [""] * n_lab
+    else:
+        arm = test.champion if test is not None else np.full(n_lab, plan.start_arm)
+        cross_sell = [t.offer_names[plan.cross_sell[a]] for a in arm]
     return pd.DataFrame({"label": list(t.segment_names),
-                         "proposition": [t.proposition_names[o] for o in ctx.plan.offer]})
+                         "proposition": [t.proposition_names[o] for o in plan.offer],
+                         "cross_sell_offer": cross_sell,
+                         "adopted_month": (test.adopted_month if test is not None
+                                           else np.zeros(n_lab, dtype=np.int32))})
 
 
 def customers_table(ctx: Context, residual: np.ndarray) -> pd.DataFrame:

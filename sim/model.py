@@ -20,7 +20,8 @@ customer phase reads only its own row plus those aggregates):
 5. serve — contacts answered within target or not (the firm records it);
 6. migrate — during a transition, customers move to their new proposition;
 7. experience — satisfaction from proposition fit, service and programmes;
-8. develop — cross-sell;
+8. develop — cross-sell; 8a. with cross-sell offers, the firm counts its campaign
+   contacts and sales by label and offer, and at the end of a test adopts its winners;
 9. leave — churn; the firm records who left;
 10. progress — stage progression;
 11. word of mouth — adopter share after churn, hence adoption and return probabilities;
@@ -56,7 +57,7 @@ from .codes import (
     is_active,
 )
 from .population import initial_state, label_segments
-from .randomness import RESEARCH, SETUP, MonthlyDraws, stream
+from .randomness import LEARNING, RESEARCH, SETUP, MonthlyDraws, stream
 from .rules import acquisition, service
 from .rules.blend import select
 from .scenario import Scenario
@@ -66,7 +67,8 @@ Engine = Literal["vectorized", "agents"]
 
 COST_LINES = ("delivery_costs", "service_costs", "staffing_costs", "acquisition_costs",
               "retention_costs", "onboarding_costs", "loyalty_costs", "steering_costs",
-              "development_costs", "winback_costs", "overhead_costs", "transition_costs")
+              "development_costs", "testing_costs", "winback_costs", "overhead_costs",
+              "transition_costs")
 """Monthly cost lines; ``costs`` is their sum and ``net_cash_flow = revenue − costs``."""
 MAX_MONTHS = 1200
 """Longest horizon a model can be stepped (the scenario schema's bound)."""
@@ -116,7 +118,8 @@ class CVMModel(mesa.Model):
                                   contribution=phases.contribution_table(scenario, tables),
                                   forced_experience=phases.experience_table(scenario, tables,
                                                                             forced=True))
-        self.firm = Firm(self, plan, len(tables.proposition_names))
+        self.firm = Firm(self, plan, len(tables.proposition_names),
+                         stream(seed, replication, LEARNING))
         self._draws = MonthlyDraws(seed, replication, scenario.market.agents)
         # Each agent stands for this many of the client's people: every count the model
         # records, and with it every flow of money, is in the client's units.
@@ -153,6 +156,7 @@ class CVMModel(mesa.Model):
         st.label[:] = label
         ctx.plan = self.firm.plan = plan
         self.firm.refit()
+        self.firm.start_test()
         switching = (self.strategy != self.warmup_strategy
                      or not np.array_equal(old_offer, plan.offer))
         transition = strat.transition
@@ -208,6 +212,7 @@ class CVMModel(mesa.Model):
             self._each_customer("migrate", groups)                            # 6
         self._each_customer("experience", groups)                             # 7
         self._each_customer("develop", groups)                                # 8
+        campaign = self._campaign_counts(t)                                   # 8a
         self._each_customer("leave", groups)                                  # 9
         left = self._after_departures(t)
         self._each_customer("progress", groups)                               # 10
@@ -215,7 +220,7 @@ class CVMModel(mesa.Model):
         self._each_customer("acquire", groups)                                # 12
         self._each_customer("win_back", groups)                               # 13
         self._each_customer("turn_over", groups)                              # 14
-        self._account(t, groups, left)                                        # 15
+        self._account(t, groups, left, campaign)                              # 15
 
     def _start_month(self, t: int) -> dict[str, np.ndarray]:
         """Clear last month's fields, find who is where, let the firm decide, and set up the
@@ -231,6 +236,8 @@ class CVMModel(mesa.Model):
         ctx.month = phases.Month(t=t, u=self._draws.draw(), decisions=decisions,
                                  discount=self._discount ** t, active=active,
                                  migrate_all=0 < t == self.migration_end)
+        if ctx.plan.cross_sell is not None:
+            ctx.month.offer_cdf, ctx.month.offer_arm = self.firm.campaign_cells(t)
         ctx.month.development = phases.development_table(ctx)
         ctx.month.programme_cost = phases.programme_cost_table(ctx)
         return groups
@@ -243,6 +250,23 @@ class CVMModel(mesa.Model):
         ctx.month.service_level = service.service_levels(
             ctx.month.contacts, ctx.plan.agents, tables.human, tables.hourly_share,
             tables.days_per_month, tables.handle_time_seconds, tables.service_target_seconds)
+
+    def _campaign_counts(self, t: int) -> np.ndarray | None:
+        """With cross-sell offers: the firm learns from the month's campaign contacts and
+        sales by label and cell; returns (segment, label, cell, sold) counts of agents for
+        the month's record (measured months only), else None."""
+        ctx, st = self.ctx, self.ctx.state
+        if ctx.plan.cross_sell is None or t < 1:
+            return None
+        n_seg, n_lab = len(ctx.tables.segment_names), len(ctx.plan.offer)
+        n_cells = ctx.month.offer_cdf.shape[1]
+        # offered codes: 0 none, 2c + 1 cell c without a sale, 2c + 2 with one.
+        key = (st.segment.astype(np.int32) * n_lab + st.label) * (2 * n_cells + 1)
+        key += st.offered
+        counts = np.bincount(key, minlength=n_seg * n_lab * (2 * n_cells + 1)).reshape(
+            n_seg, n_lab, 2 * n_cells + 1)[..., 1:].reshape(n_seg, n_lab, n_cells, 2)
+        self.firm.learn(t, counts.sum(axis=(0, 3)), counts[..., 1].sum(axis=0))
+        return counts
 
     def _after_departures(self, t: int) -> np.ndarray:
         """The firm records the month's customers and leavers; returns the leavers' rows."""
@@ -261,10 +285,12 @@ class CVMModel(mesa.Model):
         ctx.month.adoption = phases.adoption_table(ctx)
         ctx.month.return_ = phases.return_table(ctx)
 
-    def _account(self, t: int, groups: dict[str, np.ndarray], left: np.ndarray) -> None:
+    def _account(self, t: int, groups: dict[str, np.ndarray], left: np.ndarray,
+                 campaign: np.ndarray | None) -> None:
         """Book the month's money, close the relationships that ended (their last month's
-        costs included), count new ones and record the month (from month 1); refit the
-        firm's score every REFIT_MONTHS measured months."""
+        costs included), count new ones and record the month (from month 1, with the
+        ``campaign`` counts of :meth:`_campaign_counts`); refit the firm's score every
+        REFIT_MONTHS measured months."""
         st = self.ctx.state
         self._each_customer("account", groups)
         self._close_relationships(left)
@@ -272,7 +298,7 @@ class CVMModel(mesa.Model):
                                                    * self.weight)
         if t > 0:
             holdings = self._holdings()
-            self.records.append(self._record(holdings, groups["contacted"]))
+            self.records.append(self._record(holdings, groups["contacted"], campaign))
             self.segment_records.append(self._record_segments(holdings, groups["contacted"]))
             if t % scoring.REFIT_MONTHS == 0:
                 self.firm.refit()
@@ -331,6 +357,23 @@ class CVMModel(mesa.Model):
             "answered_in_time": contacts[..., 1],
         }
 
+    def _campaign_record(self, campaign: np.ndarray | None) -> dict[str, int]:
+        """The month's cross-sell offer counts (see :meth:`_record`), in the client's units."""
+        names = ("offer_contacts", "offer_sales", "test_contacts", "test_sales",
+                 "right_offer_contacts")
+        if campaign is None:
+            return dict.fromkeys(names, 0)
+        plan, k = self.ctx.plan, self.weight
+        made = campaign.sum(axis=3)                                   # (S, L, cells)
+        arms = len(plan.cross_sell)
+        best = self.ctx.tables.offer_response.argmax(axis=0)            # (S,) offer codes
+        right = plan.cross_sell[self.ctx.month.offer_arm][None] == best[:, None, None]
+        counts = (made.sum(), campaign[..., 1].sum(), made[..., :arms].sum() if
+                  self.firm.experiment is not None else 0,
+                  campaign[..., :arms, 1].sum() if self.firm.experiment is not None else 0,
+                  (made * right).sum())
+        return {name: int(n) * k for name, n in zip(names, counts, strict=True)}
+
     def _contacts(self, contacted: np.ndarray) -> np.ndarray:
         """(C, pools) contacts this month, from the rows of the customers who contacted."""
         st, n_pool = self.ctx.state, strategies.N_POOLS
@@ -339,9 +382,18 @@ class CVMModel(mesa.Model):
         counts = np.bincount(key, minlength=n_chan * n_pool).reshape(n_chan, n_pool)
         return counts * self.weight
 
-    def _record(self, holdings: np.ndarray, contacted: np.ndarray) -> dict:
+    def _record(self, holdings: np.ndarray, contacted: np.ndarray,
+                campaign: np.ndarray | None) -> dict:
         """The month's row of ``monthly``; ``holdings`` from :meth:`_holdings`, ``contacted``
-        the rows of the customers who contacted the firm.
+        the rows of the customers who contacted the firm, ``campaign`` the counts of
+        :meth:`_campaign_counts`.
+
+        ``offer_contacts`` and ``offer_sales`` count campaign contacts with a cross-sell
+        offer and the purchases that followed, ``test_contacts`` and ``test_sales`` those
+        in a test's cells; ``right_offer_contacts`` the contacts that got the offer with
+        the highest response in the customer's true
+        segment among all the scenario's offers: what the firm has learnt, which it never
+        sees.
 
         ``service_level_<channel>`` is the Erlang C share answered within target, averaged
         over the month's opening hours and agent pools weighted by contacts;
@@ -366,6 +418,7 @@ class CVMModel(mesa.Model):
         row["contacts"] = int(m.contacts.sum())
         steered = count(st.steered > 0) if plan.steering is not None else 0
         row["steered_contacts"] = steered
+        row.update(self._campaign_record(campaign))
         # Revenue and delivery costs follow the holdings of the month's end (customers who
         # left this month hold nothing); contact costs, every contact of the month.
         by_holding = holdings.sum(axis=0)
@@ -384,6 +437,9 @@ class CVMModel(mesa.Model):
             "steering_costs": (float(steered * plan.steering.incentive)
                                if plan.steering is not None else 0.0),
             "development_costs": spend["development"],
+            "testing_costs": (plan.strategy.test_and_learn.cost_per_month
+                              if self.firm.experiment is not None
+                              and self.firm.experiment.running(m.t) else 0.0),
             "winback_costs": spend["winback"],
             "overhead_costs": plan.overhead,
             "transition_costs": ((self.one_off_cost if m.t == 1 else 0.0)

@@ -85,6 +85,10 @@ class Month:
     adopter_share: float = 0.0
     development: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (T, stages, C+1)
     programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, progs)
+    # With cross-sell offers: per label, the cumulative probability of each campaign cell
+    # (sim.learning) and the arm (place in Plan.cross_sell) each cell offers.
+    offer_cdf: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (L, cells)
+    offer_arm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
     adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, L)
     return_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
 
@@ -140,15 +144,25 @@ def return_table(ctx: Context) -> np.ndarray:
 
 
 def development_table(ctx: Context) -> np.ndarray:
-    """This month's purchase rate of a satisfied customer by (tier, stage, contact state)."""
+    """This month's purchase rate of a satisfied customer by (tier, stage, contact state);
+    with cross-sell offers by (campaign row, segment, tier, stage, contact state), row 0
+    for a customer the campaign did not reach and row a + 1 for one it reached with arm a
+    (see :func:`develop`)."""
     t, plan, dev = ctx.tables, ctx.plan, ctx.scenario.behaviour.development
     channel, served = service.contact_states(len(t.channel_names))
     sales = development.sales_contact(served[None, :], plan.sales_prompt[:, None],
                                       t.cross_sell.take(channel)[None, :])
-    return development.rate(
-        dev.base_rate, ctx.month.decisions.development_reach[:, None, None],
-        dev.campaign_response, sales[:, None, :],
-        t.development_stage_multiplier[None, :, None])
+    stage = t.development_stage_multiplier
+    if plan.cross_sell is None:
+        return development.rate(
+            dev.base_rate, ctx.month.decisions.development_reach[:, None, None],
+            dev.campaign_response, sales[:, None, :], stage[None, :, None])
+    response = np.vstack((np.zeros((1, len(t.segment_names))),
+                          t.offer_response[plan.cross_sell]))          # (arms + 1, S)
+    reached = (np.arange(len(response)) > 0).astype(float)
+    return development.rate(dev.base_rate, reached[:, None, None, None, None],
+                            response[:, :, None, None, None], sales[None, None, :, None, :],
+                            stage[None, None, None, :, None])
 
 
 def programme_cost_table(ctx: Context) -> np.ndarray:
@@ -301,12 +315,38 @@ def develop(ctx: Context, rows: slice | np.ndarray) -> None:
     """Sell further products to current customers."""
     st, m = ctx.state, ctx.month
     products = st.products[rows]
-    index = flat_index((st.tier[rows], st.stage[rows], st.contact[rows]),
-                       m.development.shape)
+    eligible = m.active[rows] & (products < ctx.scenario.behaviour.development.max_products)
+    u = m.u["development"][rows]
+    if ctx.plan.cross_sell is None:
+        index = flat_index((st.tier[rows], st.stage[rows], st.contact[rows]),
+                           m.development.shape)
+    else:
+        u, row, offered = _campaign(ctx, rows, eligible, u)
+        index = flat_index((row, st.segment[rows], st.tier[rows], st.stage[rows],
+                            st.contact[rows]), m.development.shape)
     prob = development.scaled(m.development.ravel().take(index), st.satisfaction[rows],
-                              m.active[rows] & (products < ctx.scenario.behaviour
-                                                .development.max_products))
-    st.products[rows] = products + development.buys(prob, m.u["development"][rows])
+                              eligible)
+    bought = development.buys(prob, u)
+    st.products[rows] = products + bought
+    if ctx.plan.cross_sell is not None:
+        st.offered[rows] = offered + (offered > 0) * bought
+
+
+def _campaign(ctx: Context, rows: slice | np.ndarray, eligible: np.ndarray, u: np.ndarray
+              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A campaign making offers reaches a customer or not, and in which cell (see
+    :mod:`sim.learning`), all from the development uniform ``u``; returns the uniform
+    rescaled for the purchase, each row's development table row (0 not reached, arm + 1)
+    and its ``offered`` code before the sale (0, or 2 × cell + 1)."""
+    st, m = ctx.state, ctx.month
+    reached, v = draws.split(u, m.decisions.development_reach.take(st.tier[rows]))
+    reached &= eligible
+    label = st.label[rows]
+    cell = draws.choose(m.offer_cdf, label, v)
+    arm = m.offer_arm.ravel().take(flat_index((label, cell), m.offer_arm.shape))
+    rescaled = select(reached, draws.within_choice(v, m.offer_cdf, label, cell), v)
+    return (rescaled, (reached * (arm + 1)).astype(np.int8),
+            (reached * (2 * cell + 1)).astype(np.int8))
 
 
 def leave(ctx: Context, rows: slice | np.ndarray) -> None:

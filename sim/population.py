@@ -55,6 +55,9 @@ class CustomerState:
     #                               answered within target, 2c + 2 channel c not in time
     programme: np.ndarray         # int8, this month's programme (see PROGRAMMES)
     steered: np.ndarray           # int8, this month's contact steered (see STEERED)
+    offered: np.ndarray           # int8, this month's cross-sell campaign contact with an
+    #                               offer: 0 none, 2c + 1 made in cell c (see sim.learning)
+    #                               without a sale, 2c + 2 with one
     event: np.ndarray             # int8, this month's event (see EVENTS)
     # Accumulated:
     value: np.ndarray             # float64, discounted (to month 0) net contribution of the
@@ -64,7 +67,7 @@ class CustomerState:
     def reset_month(self) -> None:
         """Clear the per-month fields (contact, service, programme, event)."""
         self.channel.fill(NO_CONTACT)
-        for name in ("pool", "contact", "programme", "steered", "event"):
+        for name in ("pool", "contact", "programme", "steered", "offered", "event"):
             getattr(self, name).fill(0)
 
     def __len__(self) -> int:
@@ -146,6 +149,7 @@ def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,
         last_contact=never(), last_complaint=never(), score_cell=zeros(np.int16),
         channel=np.full(n, NO_CONTACT, dtype=np.int8), pool=zeros(np.int8),
         contact=zeros(np.int8), programme=zeros(np.int8), steered=zeros(np.int8),
+        offered=zeros(np.int8),
         event=zeros(np.int8),
         value=zeros(),
     )

@@ -34,17 +34,21 @@ the churn and development uniforms of the person it replaces, who was not a cust
 SETUP = "setup"
 RESEARCH = "research"
 """Drawn once: the errors of the firm's market research (the same for every strategy)."""
+LEARNING = "learning"
+"""The firm's own draws in test-and-learn (Thompson sampling, ties between winners): they
+decide nothing about customers, so strategies without a test never draw them."""
 
 
 _SPAWN_KEYS = {SETUP: 0, "contact": 1, "retention": 3, "development": 4, "churn": 5,
-               RESEARCH: 9}
+               RESEARCH: 9, LEARNING: 10}
 """Each stream's number in its spawn key. Numbers once used by streams now retired
 (2, 6, 7, 8) stay unused, so a seed keeps drawing the same market, research errors and
 customer luck across versions wherever the model did not change."""
 
 
 def stream(seed: int, replication: int, name: str) -> np.random.Generator:
-    """The generator of one stream (``SETUP``, one of :data:`STREAMS`, ``RESEARCH``) in
+    """The generator of one stream (``SETUP``, one of :data:`STREAMS`, ``RESEARCH``,
+    ``LEARNING``) in
     one replication.
 
     The key (replication, stream number) makes streams independent of each other and of

@@ -38,7 +38,7 @@ class RunResult:
             :func:`sim.metrics.cohort_retention`).
         equity: Customer equity by line and by segment (see
             :func:`sim.metrics.equity_parts`).
-        offers: The proposition offered to each label over the horizon (see
+        offers: The proposition and cross-sell offer made to each label (see
             :func:`sim.metrics.offers_table`).
     """
 
@@ -86,4 +86,4 @@ def run(scenario: Scenario | str | Path, strategy: str | None = None, seed: int 
         customers=customers_table(model.ctx, residual), segments=segments,
         cohorts=with_cohort_clv(cohort_retention(model.ctx, horizon, model.weight), clv),
         equity=equity_parts(model, monthly, residual, segments),
-        offers=offers_table(model.ctx))
+        offers=offers_table(model))

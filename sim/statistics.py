@@ -343,18 +343,26 @@ def statement(equity: pd.DataFrame, summaries: pd.DataFrame, strategies: list[st
 
 
 def offer_summary(offers: pd.DataFrame, strategies: list[str]) -> pd.DataFrame:
-    """The offer each label gets under each strategy: one row per label, one column per
-    strategy, the proposition, or where replications differ (the firm's research errs by
-    luck) each proposition with the number of replications that offered it, most first."""
-    out = {}
+    """What each label is offered under each strategy: one row per label ("offer to
+    <label>", the proposition) and, where some strategy makes cross-sell offers, one more
+    ("cross-sell offer to <label>", the offer its campaigns make at the end, adopted after
+    any test); one column per strategy. Where replications differ (the firm's research or
+    test errs by luck) each choice comes with the number of replications that made it,
+    most first."""
+    columns = {"proposition": "offer to"}
+    if offers.get("cross_sell_offer", pd.Series(dtype=object)).fillna("").ne("").any():
+        columns["cross_sell_offer"] = "cross-sell offer to"
+    out: dict[str, dict[str, str]] = {}
     for s in strategies:
         mine = offers[offers["strategy"] == s]
-        column = {}
-        for label, rows in mine.groupby("label", sort=False):
-            counts = rows["proposition"].value_counts(sort=True)
-            column[label] = (counts.index[0] if len(counts) == 1 else
-                             ", ".join(f"{p} {n}" for p, n in counts.items()))
-        out[s] = column
+        cells = {}
+        for column, item in columns.items():
+            for label, rows in mine.groupby("label", sort=False):
+                counts = rows[column].fillna("").value_counts(sort=True)
+                cells[f"{item} {label}"] = (
+                    (counts.index[0] or "none") if len(counts) == 1 else
+                    ", ".join(f"{choice or 'none'} {n}" for choice, n in counts.items()))
+        out[s] = cells
     return pd.DataFrame(out, columns=strategies)
 
 

@@ -119,6 +119,10 @@ class Plan:
     #                             customer-month (currency); retention's is economics'
     standards: tuple[Standard, ...] = ()  # channels staffed each month to a standard
     steering: SteeringPlan | None = None   # contacts steered to another channel
+    cross_sell: np.ndarray | None = None   # (arms,) offer codes campaigns may make: the
+    #                                        offers tested, or the strategy's one offer;
+    #                                        None: campaigns without an offer
+    start_arm: int = 0                      # arm made outside a test until one ends
 
     @property
     def data_quality(self) -> float:
@@ -279,7 +283,20 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
     return Plan(strategy=strat, offer=offer,
                 label_value=label_value, label_pull=label_pull,
                 pull=acquisition.conversion(tables.fit[:, offer], w), tier_score=tier_score,
-                **_operations(strat, tables, offer))
+                **_cross_sell(strat, tables), **_operations(strat, tables, offer))
+
+
+def _cross_sell(strat: Strategy, tables: Tables) -> dict:
+    """The offers the strategy's campaigns may make (``cross_sell``, offer codes) and the
+    one made outside a test (``start_arm``, its place among them)."""
+    test = strat.test_and_learn
+    if test is None:
+        if strat.offer is None:
+            return {}
+        return {"cross_sell": np.array([tables.offer_names.index(strat.offer)])}
+    start = test.offers.index(strat.offer) if strat.offer is not None else 0
+    return {"cross_sell": np.array([tables.offer_names.index(o) for o in test.offers]),
+            "start_arm": start}
 
 
 def amend_plan(plan: Plan, tables: Tables, strat: Strategy) -> Plan:

@@ -44,6 +44,7 @@ class Tables:
     segment_names: tuple[str, ...]
     proposition_names: tuple[str, ...]
     channel_names: tuple[str, ...]
+    offer_names: tuple[str, ...]  # cross-sell offers, O of them
     share: np.ndarray             # (S,) population share
     churn_alpha: np.ndarray       # (S,) Beta α, nan where constant
     churn_beta: np.ndarray        # (S,) Beta β, nan where constant
@@ -77,6 +78,9 @@ class Tables:
     proposition_fixed_cost: np.ndarray  # (P,) currency per month while offered
     churn_stage_log_multiplier: np.ndarray   # (stages,) log m per stage
     development_stage_multiplier: np.ndarray  # (stages,) cross-sell multiplier per stage
+    offer_response: np.ndarray    # (O, S) purchase probability of a customer reached by a
+    #                               campaign with each offer (how customers respond; never
+    #                               read by the firm's decisions)
     programme_boost: np.ndarray         # (programmes,) utility a month in each adds
     programme_churn_effect: np.ndarray  # (programmes,) proportional hazard cut of each
     discount_monthly: float       # monthly discount rate
@@ -138,6 +142,7 @@ def build_tables(s: Scenario) -> Tables:
         segment_names=tuple(s.market.segments),
         proposition_names=tuple(s.propositions),
         channel_names=tuple(s.channels),
+        offer_names=tuple(s.offers),
         share=np.array([seg.share for seg in segs]),
         churn_alpha=churn_field("alpha"),
         churn_beta=churn_field("beta"),
@@ -168,6 +173,9 @@ def build_tables(s: Scenario) -> Tables:
         proposition_fixed_cost=np.array([p.fixed_cost for p in props]),
         churn_stage_log_multiplier=stage_log,
         development_stage_multiplier=_stage_table(dev.stage_multipliers, inactive=0.0),
+        offer_response=np.array([[offer.response.get(seg, 0.0) for seg in s.market.segments]
+                                 for offer in s.offers.values()]).reshape(len(s.offers),
+                                                                          len(segs)),
         programme_boost=np.array([0.0, s.behaviour.retention_boost,
                                   *(p.experience_boost for p in lifecycle)]),
         programme_churn_effect=np.array([0.0, churn.retention_effect,

@@ -396,6 +396,47 @@ def channel_migration() -> list[Check]:
     ]
 
 
+CAPITAL_ONE_SHARE = 0.5
+"""Capital One: "more than 50 % of its customers have purchased a variety of financial
+products" (seed 002, practice 1)."""
+
+
+def capital_one() -> list[Check]:
+    """Capital One-like test-and-learn (CVM practice 1): after the firm tests its cross-sell
+    offers within each segment label and adopts what sells, over half of its mature
+    customers hold several products; without learning, fewer do. Shares of mature
+    customers with two products or more at the end of each replication."""
+    from .runner import run
+
+    s = load_scenario(CASES / "capital_one.yaml")
+    without, learning = s.compare
+    reps = s.simulation.replications
+
+    def several(name: str, r: int) -> float:
+        customers = run(s, strategy=name, replication=r).customers
+        mature = customers[customers["stage"] == "maturity"]
+        return float((mature["products"] >= 2).mean())
+
+    share = {name: np.array([several(name, r) for r in range(reps)]) for name in s.compare}
+    gain = share[learning] - share[without]          # paired: the same luck in each replication
+    se = float(gain.std(ddof=1) / math.sqrt(reps))
+    source = ("seed 002, practice 1: over half of Capital One's customers hold several of "
+              "its products. Each segment answers one offer well (the case's offers block, "
+              "never read by the firm); the campaign budget is set so the firm making one "
+              "classic card to everyone stays below half")
+    return [
+        Check("Capital One: after test-and-learn, over half of mature customers hold several "
+              "products", source, float(share[learning].mean()), CAPITAL_ONE_SHARE,
+              max(0.0, CAPITAL_ONE_SHARE - float(share[learning].mean())), 0.0,
+              f"mean over {reps} replications must exceed half"),
+        Check("Capital One: fewer without learning (paired by replication)",
+              "the same market and luck, campaigns making the classic card to everyone",
+              float(gain.mean()), 0.0,
+              max(0.0, critical(df=reps - 1) * se - float(gain.mean())), 0.0,
+              f"the gain must exceed {critical(df=reps - 1):.1f} paired standard errors"),
+    ]
+
+
 # ------------------------------------------------------------------ the engine itself
 HEADLINE = SCENARIOS.parent / "gsp_vs_segmented.yaml"
 
@@ -451,7 +492,7 @@ def all_checks(scale: float = 1.0) -> list[Check]:
     """Every docking check, at ``scale`` times the validation scenarios' size."""
     return [*geometric(scale), sbg(scale), sbg(scale, renewal_every_months=12), bass(scale),
             *erlang(scale), engines_agree(), accounting(scale), *fekkai(), *usaa(),
-            *channel_migration()]
+            *channel_migration(), *capital_one()]
 
 
 # ------------------------------------------------------------------ report

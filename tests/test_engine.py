@@ -39,9 +39,14 @@ def busy():
     # Every lever at once, on a strategy of kind gsp: each practice set on its own, the
     # call centre staffed to a standard each hour and branches for the average hour,
     # onboarding and loyalty (tier A) programmes, win-back for the recently departed
-    # whose odds fade, and call-centre contacts of tiers B and C forced online.
+    # whose odds fade, call-centre contacts of tiers B and C forced online, and a
+    # Thompson-sampling test among cross-sell offers within each label.
     data = scenario.to_dict()
     data["behaviour"]["winback_half_life_months"] = 4.0
+    segments = list(data["market"]["segments"])
+    data["offers"] = {f"offer_{i}": {"response": {seg: 0.1 + 0.3 * (i == j)
+                                                   for j, seg in enumerate(segments)}}
+                      for i in range(len(segments))}
     data["strategies"]["levers"] = {
         **data["strategies"]["segmented"], "kind": "gsp", "proposition": "standard",
         "staffing": {"call_centre": {"sized_for": "each_hour", "forecast_months": 2},
@@ -52,7 +57,10 @@ def busy():
                        "loyalty": {"cost_per_customer": 1.0, "tiers": ["A"]}},
         "winback_within_months": 9,
         "steering": {"to": "online", "away_from": ["call_centre"], "tiers": ["B", "C"],
-                     "share": 0.5, "incentive": 1.0, "forced": True}}
+                     "share": 0.5, "incentive": 1.0, "forced": True},
+        "offer": "offer_1",
+        "test_and_learn": {"offers": list(data["offers"]), "method": "thompson",
+                           "test_months": 12, "cost_per_month": 100.0}}
     return sim.load_scenario(data)
 
 
@@ -83,6 +91,7 @@ def test_busy_scenario_exercises_every_mechanism(engine_pairs):
         if strategy == "levers":
             assert m["onboarding_costs"].sum() > 0 and m["loyalty_costs"].sum() > 0
             assert m["steering_costs"].sum() > 0
+            assert m["test_sales"].sum() > 0 and m["offer_sales"].sum() > m["test_sales"].sum()
 
 
 @pytest.mark.parametrize("strategy", ["gsp", "segmented", "levers"])

@@ -99,8 +99,13 @@ def test_offers_name_each_label_and_count_replications_that_differ(experiment):
                             "label": ["x", "x", "x", "y", "y"],
                             "proposition": ["p", "q", "p", "q", "q"]})
     summary = offer_summary(made_up, ["s"])
-    assert summary.at["x", "s"] == "p 2, q 1"
-    assert summary.at["y", "s"] == "q"
+    assert list(summary.index) == ["offer to x", "offer to y"]   # no cross-sell offers
+    assert summary.at["offer to x", "s"] == "p 2, q 1"
+    assert summary.at["offer to y", "s"] == "q"
+    made_up["cross_sell_offer"] = ["a", "b", "a", "", ""]
+    summary = offer_summary(made_up, ["s"])
+    assert summary.at["cross-sell offer to x", "s"] == "a 2, b 1"
+    assert summary.at["cross-sell offer to y", "s"] == "none"
 
 
 def test_the_console_shows_what_each_strategy_did_and_warns_on_stderr(tmp_path):

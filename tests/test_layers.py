@@ -11,7 +11,8 @@ PACKAGE = Path(__file__).resolve().parents[1] / "sim"
 LAYERS: list[set[str]] = [
     {"codes", "errors", "outcomes", "formatting", "randomness", "rules"},  # foundations
     {"scenario"},                        # validated input
-    {"tables", "scoring", "calibrate"},  # numeric views, the firm's analytics, fitting
+    {"tables", "scoring", "calibrate", "learning"},  # numeric views, the firm's analytics
+    #                                      (churn score, test-and-learn), fitting
     {"population"},                      # customer state
     {"strategies"},                      # the firm's policies
     {"phases"},                          # a month's customer phases

@@ -52,6 +52,7 @@ from .schema import (
     Strategy,
     Sweep,
     SweepParameter,
+    TestAndLearn,
     Transition,
     WordOfMouthParams,
     json_schema,
@@ -66,6 +67,6 @@ __all__ = [
     "NonNegative", "PerCustomer", "Positive", "Probability", "Proposition", "Real",
     "SatisfactionParams", "StaffingTarget",
     "Scenario", "ScenarioError", "Segment", "Simulation", "StageWeights", "Strategy", "Sweep",
-    "SweepParameter", "Transition", "WordOfMouthParams",
+    "SweepParameter", "TestAndLearn", "Transition", "WordOfMouthParams",
     "json_schema", "load_scenario", "monthly_rate", "strategy_warnings",
 ]

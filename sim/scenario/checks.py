@@ -67,6 +67,8 @@ def _reference_errors(s):
             yield "market.competitor_utility", f"no competitor utility for segment '{name}'"
     for name, prop in s.propositions.items():
         yield from _unknown(prop.benefits, attrs, f"propositions.{name}.benefits", "attribute")
+    for name, offer in s.offers.items():
+        yield from _unknown(offer.response, segs, f"offers.{name}.response", "segment")
     for name, strat in s.strategies.items():
         base = f"strategies.{name}"
         if strat.proposition is not None and strat.proposition not in s.propositions:
@@ -84,9 +86,10 @@ def _reference_errors(s):
         yield from _staffing_errors(s, strat.staffing, base)
         if strat.steering is not None:
             yield from _steering_errors(s, strat.steering, f"{base}.steering")
+        yield from _offer_errors(s, strat, base)
         yield from _schedule_errors(s, strat, base)
     named = {"market.attributes": s.market.attributes, "market.segments": s.market.segments,
-             "propositions": s.propositions, "channels": s.channels,
+             "propositions": s.propositions, "channels": s.channels, "offers": s.offers,
              "strategies": s.strategies}
     for where, names in named.items():
         for name in names:
@@ -134,6 +137,24 @@ def _steering_errors(s, steering, base: str):
             yield f"{base}.away_from.{i}", _no_such("channel", channel, s.channels)
         elif channel == steering.to:
             yield f"{base}.away_from.{i}", f"contacts cannot be steered from '{channel}' to itself"
+
+
+def _offer_errors(s, strat, base: str):
+    """Yield (path, message) for a strategy's cross-sell offer or test naming offers the
+    scenario does not have, testing one twice, or making an offer outside its test."""
+    if strat.offer is not None and strat.offer not in s.offers:
+        yield f"{base}.offer", _no_such("offer", strat.offer, s.offers)
+    test = strat.test_and_learn
+    if test is None:
+        return
+    for i, name in enumerate(test.offers):
+        if name not in s.offers:
+            yield f"{base}.test_and_learn.offers.{i}", _no_such("offer", name, s.offers)
+        elif name in test.offers[:i]:
+            yield f"{base}.test_and_learn.offers.{i}", f"offer '{name}' is tested twice"
+    if strat.offer is not None and strat.offer not in test.offers:
+        yield f"{base}.offer", (f"offer '{strat.offer}' is not among the offers tested "
+                                f"({', '.join(test.offers)}): the test compares it with them")
 
 
 def _schedule_errors(s, strat, base: str):

@@ -16,9 +16,9 @@ MAX_SEED = 2**64 - 1
 MAX_REPLICATIONS = 10_000
 MAX_SWEEP_POINTS = 100_000
 """Most points of a sweep's design (each run for every replication and strategy)."""
-MAX_CODES = {"segments": 100, "propositions": 100, "channels": 60}
-"""Most segments, propositions and channels: they are coded in 8-bit integers per
-customer (a contact's code is 2 × channel + 2, so channels stop at 62)."""
+MAX_CODES = {"segments": 100, "propositions": 100, "channels": 60, "offers": 100}
+"""Most segments, propositions, channels and cross-sell offers: they are coded in 8-bit
+integers per customer (a contact's code is 2 × channel + 2, so channels stop at 62)."""
 MAX_NAME_LENGTH = 64
 """Longest name of a segment, proposition, channel, attribute or strategy: names become
 column names, chart labels and file names."""

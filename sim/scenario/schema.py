@@ -232,6 +232,18 @@ class Proposition(_Frozen):
                          "(currency/month): product management, systems, training.")
 
 
+class Offer(_Frozen):
+    """A cross-sell offer a development campaign can make (a card variant, a mailing): how
+    customers of each segment answer it. Which offer sells to whom is what test-and-learn
+    finds out; the firm never reads these numbers, only the sales it sees."""
+
+    response: dict[str, Probability] = Field(
+        description="Probability that a fully satisfied customer of each segment, reached "
+                    "by a campaign making this offer, buys a further product (times the "
+                    "stage's development multiplier; segments not listed: 0). Replaces "
+                    "behaviour.development.campaign_response for campaigns with an offer.")
+
+
 class Channel(_Frozen):
     """A way customers contact the firm. Human channels queue: each opening hour is an
     Erlang C queue with that hour's share of the day's contacts and that hour's agents."""
@@ -550,6 +562,45 @@ class Steering(_Frozen):
                            "experience).")
 
 
+MAX_TESTED_OFFERS = 16
+"""Most offers one test compares (each customer's offer and sale are kept in 8 bits)."""
+
+
+class TestAndLearn(_Frozen):
+    """Test-and-learn among cross-sell offers: for ``test_months`` measured months the firm
+    makes different offers to comparable customers, counts the sales each makes, and then
+    adopts each label's best (or one for everyone). It learns only from what it sees: the
+    campaign contacts it made with each offer and the purchases that followed."""
+
+    __test__ = False    # a schema class, not a pytest test class
+
+    offers: tuple[str, ...] = Field(
+        min_length=2, max_length=MAX_TESTED_OFFERS,
+        description="The offers tested (names under offers); the strategy's offer, if set, "
+                    "must be among them, else the first is the one made outside the test.")
+    method: Literal["ab", "thompson"] = Field(
+        "ab", description="ab: test_share of each label's campaign contacts split evenly "
+                          "among the offers, the rest get the current offer; at the end the "
+                          "offer with the highest observed conversion is adopted. thompson: "
+                          "every campaign contact of the label gets an offer with the "
+                          "probability that it is the best given the sales so far (Beta "
+                          "posteriors), so the test shifts towards what sells as it learns; "
+                          "at the end the offer most probably best is adopted.")
+    test_share: Probability = Field(
+        0.2, description="ab: share of campaign contacts in the test cells (the rest are "
+                         "business as usual).")
+    test_months: Annotated[int, Field(ge=1, le=1200), _WHOLE] = Field(
+        12, description="Measured months the test runs (from month 1); the winners are "
+                        "adopted at the end of the last.")
+    within: Literal["label", "all"] = Field(
+        "label", description="label: a separate test and winner for each segment label "
+                             "(reads labels, so data_quality matters); all: one test and "
+                             "one winner for every customer.")
+    cost_per_month: Money = Field(
+        0.0, description="Cost of running the test while it runs (currency/month): test "
+                         "design, analysts, control cells, reporting.")
+
+
 class Transition(_Frozen):
     """What it costs to take over the market from the strategy that ran it before month 1."""
 
@@ -639,6 +690,15 @@ class Strategy(_Frozen):
         None, description="Channel migration: contacts steered to another channel with an "
                           "incentive ({to, away_from, tiers, share, incentive, forced}); "
                           "unset: customers use the channels they prefer.")
+    offer: str | None = Field(
+        None, description="The cross-sell offer development campaigns make (a name under "
+                          "offers); unset: campaigns sell with behaviour.development."
+                          "campaign_response. With test_and_learn, the offer made until a "
+                          "test picks another.")
+    test_and_learn: TestAndLearn | None = Field(
+        None, description="A test among cross-sell offers ({offers, method, test_share, "
+                          "test_months, within, cost_per_month}); unset: campaigns make "
+                          "the strategy's offer.")
     winback_within_months: Annotated[int, Field(ge=1, le=1200), _WHOLE] | None = Field(
         None, description="Win-back reaches only customers gone at most this many months "
                           "(the firm knows when each left); unset: every lapsed customer.")
@@ -731,7 +791,8 @@ class Strategy(_Frozen):
     def reads_labels(self) -> bool:
         """Whether any practice acts on the firm's segment labels (and so on data_quality)."""
         return (self.propositions != "one" or self.value_codes or self.allocation == "by_value"
-                or self.retention_targeting == "churn_score")
+                or self.retention_targeting == "churn_score"
+                or (self.test_and_learn is not None and self.test_and_learn.within == "label"))
 
 
 class Simulation(_Frozen):
@@ -816,6 +877,11 @@ class Scenario(_Frozen):
     propositions: dict[str, Proposition] = Field(
         min_length=1, max_length=MAX_CODES["propositions"])
     channels: dict[str, Channel] = Field(min_length=1, max_length=MAX_CODES["channels"])
+    offers: dict[str, Offer] = Field(
+        default_factory=dict, max_length=MAX_CODES["offers"],
+        description="Cross-sell offers development campaigns can make, each with the "
+                    "response of every segment (see strategy keys offer and "
+                    "test_and_learn).")
     economics: Economics = Economics()
     strategies: dict[str, Strategy] = Field(min_length=1)
     compare: tuple[str, ...] = Field(

@@ -11,6 +11,7 @@ import math
 import numpy as np
 import pytest
 
+import sim
 from sim import validation as v
 from sim.rules import service
 
@@ -142,3 +143,19 @@ def test_channel_migration_seed_case():
     checks = v.channel_migration()
     for check in checks:
         assert check.passed, (check.name, check.simulated, check.error, check.tolerance)
+
+
+def test_capital_one_seed_case():
+    """After an A/B test of cross-sell offers within each label, over half of mature
+    customers hold several products, more than without learning by more than the paired
+    sampling error; and the firm learnt the offer each segment answers best."""
+    checks = v.capital_one()
+    for check in checks:
+        assert check.passed, (check.name, check.simulated, check.error, check.tolerance)
+    s = v.load_scenario(v.CASES / "capital_one.yaml")
+    offers = sim.run(s, strategy="learning").offers
+    # Each segment's best offer, from the case's own response table.
+    best = {seg: max(s.offers, key=lambda o: s.offers[o].response.get(seg, 0.0))
+            for seg in s.market.segments}
+    assert dict(zip(offers["label"], offers["cross_sell_offer"], strict=True)) == best
+    assert (offers["adopted_month"] == s.strategies["learning"].test_and_learn.test_months).all()

@@ -39,7 +39,8 @@ def busy():
     # Every lever at once, on a strategy of kind gsp: each practice set on its own, the
     # call centre staffed to a standard each hour and branches for the average hour,
     # onboarding and loyalty (tier A) programmes, win-back for the recently departed
-    # whose odds fade, and call-centre contacts of tiers B and C forced online.
+    # whose odds fade, call-centre contacts of tiers B and C forced online, and data
+    # quality rising fast from 0.6 (labels re-read and customers moved every month).
     data = scenario.to_dict()
     data["behaviour"]["winback_half_life_months"] = 4.0
     data["strategies"]["levers"] = {
@@ -52,7 +53,10 @@ def busy():
                        "loyalty": {"cost_per_customer": 1.0, "tiers": ["A"]}},
         "winback_within_months": 9,
         "steering": {"to": "online", "away_from": ["call_centre"], "tiers": ["B", "C"],
-                     "share": 0.5, "incentive": 1.0, "forced": True}}
+                     "share": 0.5, "incentive": 1.0, "forced": True},
+        "data_quality": None,   # segmented's fixed quality gives way to the investment
+        "data": {"spend_per_month": 500.0, "quality_start": 0.6, "quality_max": 0.95,
+                 "months_to_half": 4}}
     return sim.load_scenario(data)
 
 
@@ -83,6 +87,7 @@ def test_busy_scenario_exercises_every_mechanism(engine_pairs):
         if strategy == "levers":
             assert m["onboarding_costs"].sum() > 0 and m["loyalty_costs"].sum() > 0
             assert m["steering_costs"].sum() > 0
+            assert m["data_costs"].sum() > 0 and m["data_quality"].is_monotonic_increasing
 
 
 @pytest.mark.parametrize("strategy", ["gsp", "segmented", "levers"])

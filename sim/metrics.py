@@ -12,7 +12,7 @@ customer is the expected discounted net margin of a geometric lifetime at their 
 churn hazard p (Fader & Hardie 2012's m(1 − p)/(d + p), margins at each month's end),
 discounted from the horizon to month 0. Its net margin is revenue less delivery cost,
 expected contact cost *and the customer's share of the costs that keep serving the base*:
-the staffing, proposition and analytics costs of the horizon's last twelve months per
+the staffing, proposition, analytics and data costs of the horizon's last twelve months per
 customer-month. Charging those per customer-month assumes that the firm sizes them to its
 base over the long run (they shrink as the base does); stopping them at the horizon instead
 would make a strategy with large fixed costs look better the more of its value lies beyond
@@ -49,10 +49,15 @@ OPTIONAL_METRICS = tuple(o.name for o in OUTCOMES.values() if o.optional)
 BETTER: dict[str, int] = {o.name: o.better for o in OUTCOMES.values()}
 """For each summary metric, +1 if more is better for the firm, −1 if less is."""
 
-SERVING_COSTS = ("staffing_costs", "overhead_costs")
+SERVING_COSTS = ("staffing_costs", "overhead_costs", "data_costs")
 """Cost lines that keep serving the base, charged per customer-month in the residual.
 Retention and development budgets are not: they buy effects (lower churn, more products)
 that the residual, valued without programmes, does not credit either."""
+
+
+SEGMENT_COSTS = ("delivery_costs", "service_costs")
+"""Cost lines each true segment causes, booked by segment in the segments table; the equity
+split by segment puts every other cost line in its ``firm_wide`` part."""
 
 
 def final_churn_hazard(ctx: Context) -> np.ndarray:
@@ -191,8 +196,9 @@ def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
     """Customer equity split two ways, each adding up to it (currency, discounted to month
     0): by ``line`` (revenue, minus each cost line, residual value) and by ``segment`` (each
     true segment's revenue less its delivery and contact costs plus its customers' residual
-    value; ``firm_wide`` for the costs no segment causes alone: staff, propositions,
-    analytics, budgets, transition)."""
+    value; ``firm_wide`` for the cost lines no segment causes alone, every line but
+    :data:`SEGMENT_COSTS`: staff, propositions, analytics, budgets, programmes, steering,
+    data, transition)."""
     from .model import COST_LINES
 
     discount = monthly["discount_factor"].to_numpy()
@@ -210,8 +216,7 @@ def equity_parts(model, monthly: pd.DataFrame, residual: np.ndarray,
                                       minlength=len(tables.segment_names)) * model.weight
     for s, name in enumerate(tables.segment_names):
         rows.append(("segment", name, float(per_segment[name] + residual_by_segment[s])))
-    # Every cost line but those booked by segment above.
-    firm_wide = [line for line in COST_LINES if line not in ("delivery_costs", "service_costs")]
+    firm_wide = [line for line in COST_LINES if line not in SEGMENT_COSTS]
     rows.append(("segment", "firm_wide",
                  -float(sum(monthly[line].to_numpy() @ discount for line in firm_wide))))
     return pd.DataFrame(rows, columns=["kind", "component", "value"])

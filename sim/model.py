@@ -10,7 +10,8 @@ Step order of a month (synchronous: aggregates are computed between phases, and 
 customer phase reads only its own row plus those aggregates):
 
 1. firm applies any scheduled change of its strategy due this month (staffing, budgets,
-   service), scores its customers, codes them into value tiers, staffs each channel it
+   service), re-reads every label at the month's data quality if it invests in data,
+   scores its customers, codes them into value tiers, staffs each channel it
    runs to a service standard for the load it forecasts, and decides reach and spend;
 2. retain — customers the firm targets get the retention programme, its lifecycle
    programmes enrol the others of their stage;
@@ -18,7 +19,8 @@ customer phase reads only its own row plus those aggregates):
    steering, the firm suggests another channel and customers move as far as they accept;
 4. service levels of every human channel's pools, hour by hour, from the month's load;
 5. serve — contacts answered within target or not (the firm records it);
-6. migrate — during a transition, customers move to their new proposition;
+6. migrate — during a transition, and every month while the firm invests in data,
+   customers move to the proposition now offered to their label;
 7. experience — satisfaction from proposition fit, service and programmes;
 8. develop — cross-sell; 8a. with cross-sell offers, the firm counts its campaign
    contacts and sales by label and offer, and at the end of a test adopts its winners;
@@ -68,7 +70,7 @@ Engine = Literal["vectorized", "agents"]
 COST_LINES = ("delivery_costs", "service_costs", "staffing_costs", "acquisition_costs",
               "retention_costs", "onboarding_costs", "loyalty_costs", "steering_costs",
               "development_costs", "testing_costs", "winback_costs", "overhead_costs",
-              "transition_costs")
+              "data_costs", "transition_costs")
 """Monthly cost lines; ``costs`` is their sum and ``net_cash_flow = revenue − costs``."""
 MAX_MONTHS = 1200
 """Longest horizon a model can be stepped (the scenario schema's bound)."""
@@ -130,6 +132,9 @@ class CVMModel(mesa.Model):
         self._changes = {c.from_month for c in scenario.strategies[strategy].schedule}
         # What switching strategy costs, set at the take-over (nothing during the warm-up).
         self.migration_end, self.one_off_cost, self.legacy_overhead = 0, 0.0, 0.0
+        # Whether the firm invests in data (relabels and migrates every month), from the
+        # take-over on.
+        self.improves_data = False
         self.records: list[dict] = []
         self.segment_records: list[dict[str, np.ndarray]] = []
         # Discounted (to month 0) value of relationships that ended, by the month they began.
@@ -165,6 +170,7 @@ class CVMModel(mesa.Model):
         legacy = np.setdiff1d(old_offer, plan.offer)
         self.legacy_overhead = (float(tables.proposition_fixed_cost[legacy].sum())
                                 if switching and transition.months > 0 else 0.0)
+        self.improves_data = strat.data is not None
 
     def _each_customer(self, phase: str, groups: dict[str, np.ndarray]) -> None:
         """Run a customer phase: on every agent, or at once on the rows of its group."""
@@ -208,7 +214,7 @@ class CVMModel(mesa.Model):
             self._each_customer("steer", groups)                              # 3a
         self._serve_levels(groups)                                            # 4
         self._each_customer("serve", groups)                                  # 5
-        if 0 < t <= self.migration_end:
+        if 0 < t <= self.migration_end or self.improves_data:
             self._each_customer("migrate", groups)                            # 6
         self._each_customer("experience", groups)                             # 7
         self._each_customer("develop", groups)                                # 8
@@ -229,6 +235,8 @@ class CVMModel(mesa.Model):
         if t in self._changes:
             ctx.plan = self.firm.plan = strategies.amend_plan(
                 ctx.plan, ctx.tables, ctx.scenario.strategies[self.strategy].at(t))
+        if self.improves_data:
+            self._improve_data(t)
         st.reset_month()
         active = is_active(st.stage)
         groups: dict[str, np.ndarray] = {}   # serve's group is found after contact
@@ -241,6 +249,16 @@ class CVMModel(mesa.Model):
         ctx.month.development = phases.development_table(ctx)
         ctx.month.programme_cost = phases.programme_cost_table(ctx)
         return groups
+
+    def _improve_data(self, t: int) -> None:
+        """Investing in data: the data quality reached in month ``t`` comes into force and
+        every label is re-read at it from the same label uniforms, so a label read right
+        stays right and only wrong ones turn right. Tiers, budgets and newcomers' labels
+        then follow the sharper labels; offers stay as settled at the take-over."""
+        ctx, st = self.ctx, self.ctx.state
+        ctx.plan = self.firm.plan = strategies.improve_data(ctx.plan, t)
+        st.label[:] = label_segments(st.segment, len(ctx.tables.segment_names),
+                                     ctx.plan.data_quality, st.label_u)
 
     def _serve_levels(self, groups: dict[str, np.ndarray]) -> None:
         """The month's contacts per channel and pool, and each pool's service level."""
@@ -399,7 +417,8 @@ class CVMModel(mesa.Model):
         over the month's opening hours and agent pools weighted by contacts;
         ``contacts_<channel>`` counts the channel's contacts and ``answered_in_time_<channel>``
         those answered within target; ``staffing_costs_<channel>``
-        is what the channel's agents cost."""
+        is what the channel's agents cost; ``data_quality`` is the accuracy of the firm's
+        labels in force that month (probability)."""
         ctx = self.ctx
         st, m, plan, tables = ctx.state, ctx.month, ctx.plan, ctx.tables
         row: dict = {"month": m.t}
@@ -419,6 +438,7 @@ class CVMModel(mesa.Model):
         steered = count(st.steered > 0) if plan.steering is not None else 0
         row["steered_contacts"] = steered
         row.update(self._campaign_record(campaign))
+        row["data_quality"] = plan.data_quality
         # Revenue and delivery costs follow the holdings of the month's end (customers who
         # left this month hold nothing); contact costs, every contact of the month.
         by_holding = holdings.sum(axis=0)
@@ -442,6 +462,8 @@ class CVMModel(mesa.Model):
                               and self.firm.experiment.running(m.t) else 0.0),
             "winback_costs": spend["winback"],
             "overhead_costs": plan.overhead,
+            "data_costs": (plan.strategy.data.spend_per_month
+                           if plan.strategy.data is not None else 0.0),
             "transition_costs": ((self.one_off_cost if m.t == 1 else 0.0)
                                  + (self.legacy_overhead if m.t <= self.migration_end
                                     else 0.0)),

@@ -4,10 +4,11 @@ prioritises service.
 ``gsp`` (one size fits all) offers one proposition, spreads every budget evenly and, having
 no churn model, spends retention on customers who recently complained (a contact not
 answered in time). ``segmented`` reads each customer's segment with accuracy
-``data_quality``, offers every label the proposition its market research says fits best,
-spends budgets on the labels and value tiers it estimates to be worth most, targets
-retention by its churn score × estimated value, reserves agents for tier A and prompts
-sales contacts from the customer code. Each of these practices is a key of the strategy
+``data_quality`` (rising month by month where the strategy invests in ``data``), offers
+every label the proposition its market research says fits best, spends budgets on the
+labels and value tiers it estimates to be worth most, targets retention by its churn
+score × estimated value, reserves agents for tier A and prompts sales contacts from the
+customer code. Each of these practices is a key of the strategy
 (``propositions``, ``value_codes``, ``allocation``, ``retention_targeting``,
 ``priority_share``, ``sales_prompts``) that ``kind`` only gives a default, so a gsp can take
 them up one at a time; nothing here reads ``kind`` itself.
@@ -95,7 +96,8 @@ before it has observed any (then replaced by what it observes)."""
 @dataclass(frozen=True)
 class Plan:
     """What the firm settles when it takes over the market and keeps: beliefs, offers,
-    staffing, costs.
+    staffing, costs (a scheduled change amends staffing, service and costs; an investment
+    in data raises the data quality month by month).
 
     Shapes: L labels (= segments), S segments, P propositions, C channels, H opening hours,
     K max products.
@@ -117,17 +119,15 @@ class Plan:
     #                            customers of each settled stage and tier; 0 = none
     programme_cost: np.ndarray  # (programmes,) lifecycle programmes' cost per enrolled
     #                             customer-month (currency); retention's is economics'
+    data_quality: float        # accuracy of the firm's labels in force (probability; 1
+    #                            where no practice reads them); with an investment in data
+    #                            it rises month by month (see improve_data)
     standards: tuple[Standard, ...] = ()  # channels staffed each month to a standard
     steering: SteeringPlan | None = None   # contacts steered to another channel
     cross_sell: np.ndarray | None = None   # (arms,) offer codes campaigns may make: the
     #                                        offers tested, or the strategy's one offer;
     #                                        None: campaigns without an offer
     start_arm: int = 0                      # arm made outside a test until one ends
-
-    @property
-    def data_quality(self) -> float:
-        """Accuracy of the firm's labels (1 where no practice reads them)."""
-        return data_quality_of(self.strategy)
 
     @property
     def scores_churn(self) -> bool:
@@ -214,12 +214,12 @@ def label_shares(records: Records, data_quality: float) -> np.ndarray:
     return shares / shares.sum() if shares.sum() > 0 else np.full(n, 1.0 / n)
 
 
-def research(tables: Tables, proposition_weight: float, strategy: Strategy,
-             errors: np.ndarray) -> np.ndarray:
+def research(tables: Tables, proposition_weight: float, research_error: float,
+             data_quality: float, errors: np.ndarray) -> np.ndarray:
     """(S, P) the firm's market research: each segment's share choosing each proposition
     over the competitor, measured with an error on the log-odds of standard deviation
-    research_error × (1 − data_quality). ``errors`` are standard normal, (S, P)."""
-    sd = strategy.research_error * (1.0 - strategy.data_quality)
+    ``research_error`` × (1 − ``data_quality``). ``errors`` are standard normal, (S, P)."""
+    sd = research_error * (1.0 - data_quality)
     return logistic(proposition_weight * tables.fit + sd * errors)
 
 
@@ -247,10 +247,20 @@ def posterior(shares: np.ndarray, data_quality: float) -> np.ndarray:
     return np.divide(joint, total, out=np.full_like(joint, 1.0 / n), where=total > 0)
 
 
-def data_quality_of(strategy: Strategy) -> float:
-    """Accuracy of the strategy's labels: its data quality if any practice reads them; a
-    firm that reads none keeps none, which is the same as reading them all right."""
-    return strategy.data_quality if strategy.reads_labels else 1.0
+def data_quality_of(strategy: Strategy, month: int = 0) -> float:
+    """Accuracy of the strategy's labels in measured ``month`` (probability; month 0 is the
+    take-over): its data quality if any practice reads them, rising month by month when it
+    invests in data; a firm that reads none keeps none, which is the same as reading them
+    all right."""
+    if not strategy.reads_labels:
+        return 1.0
+    return strategy.data_quality if strategy.data is None else strategy.data.quality(month)
+
+
+def improve_data(plan: Plan, month: int) -> Plan:
+    """``plan`` with the data quality its investment in data has reached in measured
+    ``month``; offers, valuations and research stay as settled at the take-over."""
+    return dataclasses.replace(plan, data_quality=data_quality_of(plan.strategy, month))
 
 
 def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
@@ -261,7 +271,8 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
     w = scenario.behaviour.satisfaction.proposition_weight
     data_quality = data_quality_of(strat)
     post = posterior(label_shares(records, data_quality), data_quality)
-    measured = research(tables, w, strat, research_errors)             # (S, P)
+    measured = research(tables, w, strat.research_error, data_quality,
+                        research_errors)                                 # (S, P)
 
     if strat.propositions == "one":
         offer = np.full(len(tables.segment_names),
@@ -280,7 +291,7 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
     label_value = (margin[:, 1] - records.contact_cost()) * life
     label_pull = np.einsum("ls,sl->l", post, measured[:, offer])
 
-    return Plan(strategy=strat, offer=offer,
+    return Plan(strategy=strat, offer=offer, data_quality=data_quality,
                 label_value=label_value, label_pull=label_pull,
                 pull=acquisition.conversion(tables.fit[:, offer], w), tier_score=tier_score,
                 **_cross_sell(strat, tables), **_operations(strat, tables, offer))

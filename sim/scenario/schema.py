@@ -614,6 +614,43 @@ class Transition(_Frozen):
                        "running and cost their fixed costs.")
 
 
+class DataInvestment(_Frozen):
+    """Information management: the firm spends on its customer data every measured month,
+    and the accuracy of its labels rises from ``quality_start`` towards ``quality_max``,
+    the gap halving every ``months_to_half`` months. Labels only get better: a label read
+    right stays right."""
+
+    spend_per_month: Money = Field(
+        description="Spent on customer data every measured month (currency/month): "
+                    "collection, cleansing, matching, the systems that hold it.")
+    quality_start: Probability = Field(
+        description="Data quality at the take-over (month 0): probability that the firm "
+                    "labels a customer's segment correctly.")
+    quality_max: Probability = Field(
+        description="Data quality the investment approaches (probability, at least "
+                    "quality_start).")
+    months_to_half: Positive = Field(
+        description="Months in which the gap between the data quality and quality_max "
+                    "halves (> 0).")
+
+    @model_validator(mode="after")
+    def _rises(self) -> DataInvestment:
+        if self.quality_start > self.quality_max:
+            raise ValueError(f"quality_start ({self.quality_start:g}) must not exceed "
+                             f"quality_max ({self.quality_max:g}): investing in data only "
+                             "improves it")
+        return self
+
+    def quality(self, month: int) -> float:
+        """Data quality in force in measured ``month`` (probability): quality_max −
+        (quality_max − quality_start) · 2^(−month / months_to_half); exactly quality_start
+        at the take-over (month 0) and before it."""
+        if month <= 0:
+            return self.quality_start
+        gap = self.quality_max - self.quality_start
+        return self.quality_max - gap * 2.0 ** (-month / self.months_to_half)
+
+
 class ScheduledChange(_Frozen):
     """From a measured month on, some of the strategy's keys take new values."""
 
@@ -645,10 +682,10 @@ def _practice(key: str, description: str):
 class Strategy(_Frozen):
     """A firm's policy, as a set of practices. ``kind`` only sets their defaults (see
     :data:`PRACTICE_DEFAULTS`): ``gsp`` treats every customer alike; ``segmented`` labels
-    customers (with accuracy ``data_quality``), offers each label its best-fitting
-    proposition, allocates budgets by estimated value, targets retention by its churn
-    score and serves and prompts sales by value code. Each practice can be set on its own,
-    with either kind."""
+    customers (with accuracy ``data_quality``, or rising over time with ``data``), offers
+    each label its best-fitting proposition, allocates budgets by estimated value, targets
+    retention by its churn score and serves and prompts sales by value code. Each practice
+    can be set on its own, with either kind."""
 
     kind: Literal["gsp", "segmented"] = Field(
         description="gsp or segmented: sets the defaults of the practice keys "
@@ -677,11 +714,18 @@ class Strategy(_Frozen):
     sales_prompts: Literal["everyone", "by_code"] = _practice(
         "sales_prompts", "With sales_centre, which service contacts are used to cross-sell: "
                          "'everyone' or 'by_code' (tiers A and B only).")
-    data_quality: Probability = Field(
+    data_quality: Probability | None = Field(
         1.0, description="Probability that the firm labels a customer's segment correctly "
                          "(otherwise a random other segment); used by every practice that "
                          "reads labels (tailored propositions, value codes, allocation by "
-                         "value, churn-score targeting).")
+                         "value, churn-score targeting). Null (no fixed quality) only with "
+                         "data, whose quality rises over time.")
+    data: DataInvestment | None = Field(
+        None, description="Information management: the firm spends on its data every "
+                          "month and its data quality rises from quality_start towards "
+                          "quality_max ({spend_per_month, quality_start, quality_max, "
+                          "months_to_half}); instead of data_quality. Unset: the data "
+                          "quality stays data_quality.")
     budgets: Budgets = Budgets()
     programmes: Programmes = Field(
         Programmes(), description="Lifecycle programmes (onboarding, loyalty), each with its "
@@ -765,8 +809,32 @@ class Strategy(_Frozen):
                              "'proposition' (or set propositions: one)")
         return {**data, **{k: v for k, v in defaults.items() if data.get(k) is None}}
 
+    @model_validator(mode="before")
+    @classmethod
+    def _data_or_fixed_quality(cls, data: Any) -> Any:
+        """Refuse a strategy that invests in data and also fixes its data quality; the data
+        quality of one that invests is null (it follows ``data``)."""
+        # Read from the input, not from the validated model: after validation data_quality
+        # always holds a value, written or not.
+        if not (isinstance(data, dict) and data.get("data") is not None):
+            return data
+        if data.get("data_quality") is not None:
+            raise ValueError("data (an investment that raises data quality over time) and "
+                             "data_quality (a fixed data quality) exclude each other: give "
+                             "one of them (write data_quality: null to drop one inherited "
+                             "with extends)")
+        return {**data, "data_quality": None}
+
     @model_validator(mode="after")
     def _practices(self) -> Strategy:
+        if self.data_quality is None and self.data is None:
+            raise ValueError("data_quality null leaves the firm without a data quality: give "
+                             "one, or data (an investment in data)")
+        if self.data is not None and not self.reads_labels:
+            raise ValueError("data raises the accuracy of the firm's segment labels, and no "
+                             "practice of this strategy reads them: it needs propositions "
+                             "other than 'one', value_codes true, allocation by_value or "
+                             "retention_targeting churn_score")
         if self.propositions == "one" and self.proposition is None:
             raise ValueError("propositions 'one' needs 'proposition' (the one offered to "
                              "everyone)")
@@ -789,7 +857,8 @@ class Strategy(_Frozen):
 
     @property
     def reads_labels(self) -> bool:
-        """Whether any practice acts on the firm's segment labels (and so on data_quality)."""
+        """Whether any practice acts on the firm's segment labels (and so on data_quality
+        or data)."""
         return (self.propositions != "one" or self.value_codes or self.allocation == "by_value"
                 or self.retention_targeting == "churn_score"
                 or (self.test_and_learn is not None and self.test_and_learn.within == "label"))

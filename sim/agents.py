@@ -1,4 +1,5 @@
-"""Mesa agents: the firm, and customers as views on rows of the customer state.
+"""Mesa agents: the firm, the competitor, and customers as views on rows of the customer
+state.
 
 Customer agents exist only in the agents engine (for teaching, for following one
 customer's journey, and as the verification oracle); the vectorized engine runs the same
@@ -13,7 +14,8 @@ import mesa
 import numpy as np
 
 from . import learning, phases, scoring, strategies
-from .codes import STAGES, TIERS
+from .codes import NEVER, STAGES, TIERS
+from .scenario import Market
 from .scenario.schema import MAX_FORECAST_MONTHS
 
 
@@ -125,6 +127,65 @@ class Firm(mesa.Agent):
             if beta is not None:
                 self.score = scoring.scores(beta, self._design)
         self.retention_worth = strategies.retention_worth(self.plan, self.score, n_props)
+
+
+class Competitor(mesa.Agent):
+    """The competitor: the customers' outside option in each segment, an offer worth
+    ``utility`` (S,) to the segment's people (utility units).
+
+    Its offer changes as the scenario schedules (``market.competitor_moves``) and, with
+    ``market.reactive_competitor``, in answer to the firm's gains in market share, which is
+    all it observes of the firm: the share of each segment's people who are the firm's
+    customers, at each measured month's end.
+    """
+
+    def __init__(self, model: mesa.Model, market: Market, share: np.ndarray):
+        """``share``: (S,) the firm's market share per segment at the take-over (month 0),
+        the reference its gains are measured against."""
+        super().__init__(model)
+        names = list(market.segments)
+        self.utility = np.array([market.competitor_utility[name] for name in names])
+        # The scheduled moves, summed per month they take effect: (S,) changes.
+        self._moves: dict[int, np.ndarray] = {}
+        for move in market.competitor_moves:
+            change = self._moves.setdefault(move.from_month, np.zeros(len(names)))
+            change[[names.index(name) for name in move.segments or names]] += \
+                move.utility_change
+        self.reaction = market.reactive_competitor
+        self.reference = share.copy()          # share the next gain is measured against
+        self.share = share.copy()              # share at the last month's end
+        self.answer_month = np.full(len(names), NEVER)   # when a pending answer lands
+        self.answers = np.zeros(len(names), dtype=int)   # answers given per segment
+
+    def move(self, month: int) -> bool:
+        """At the start of ``month``: the scheduled moves and the answers due this month
+        change the utility. Returns whether any was due (the fit must then be rebuilt)."""
+        change = self._moves.get(month)
+        answering = self.answer_month == month
+        if change is None and not answering.any():
+            return False
+        change = np.zeros(len(self.utility)) if change is None else change.copy()
+        if answering.any():
+            change[answering] += self.reaction.utility_change
+            # Its next answer is measured from the share it saw last, when it answers.
+            self.reference[answering] = self.share[answering]
+            self.answers += answering
+            self.answer_month[answering] = NEVER
+        # A new array, not an update in place: the tables of the months before hold the old.
+        self.utility = self.utility + change
+        return True
+
+    def watch(self, month: int, share: np.ndarray) -> None:
+        """At the end of measured ``month``, note the firm's market share per segment (S,);
+        where it exceeds the reference by more than the threshold, and no answer is pending
+        nor all given, answer ``delay_months`` later."""
+        self.share = share
+        r = self.reaction
+        if r is None:
+            return
+        gained = ((share - self.reference > r.threshold) & (self.answer_month == NEVER)
+                  & (self.answers < r.max_responses))
+        self.answer_month[gained] = month + r.delay_months
 
 
 class Customer(mesa.Agent):

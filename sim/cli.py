@@ -298,13 +298,13 @@ def cmd_run(args) -> int:
         print()
         print(format_ladder(result.ladder))
     targets = scenario.service_targets
+    monthly = pd.read_parquet(result.path / TABLES["monthly"])
     print()
     print(format_statement(
-        statement(equity, result.summaries, strategies),
+        statement(equity, result.summaries, strategies, monthly),
         offer_summary(pd.read_parquet(result.path / TABLES["offers"]), strategies),
         strategies, targets))
-    for warning in service_warnings(pd.read_parquet(result.path / TABLES["monthly"]),
-                                    strategies, targets):
+    for warning in service_warnings(monthly, strategies, targets):
         print(f"warning: {warning}", file=sys.stderr)
     if result.stopped_because:
         print(result.stopped_because)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import math
 
-from .outcomes import SERVICE_LEVEL
+from .outcomes import MARKET_SHARE, SERVICE_LEVEL
 
 
 def format_number(value: float, signed: bool = False) -> str:
@@ -62,7 +62,8 @@ def statement_rows(statement, offers, strategies: list[str],
     """What each strategy did, as (item, one text per strategy) rows: the offers to each
     label, then revenue, every cost line some strategy incurs (a lever none of them uses
     would only add rows of zeros), the discounted cash flow, residual value and customer
-    equity (whole currency), then each human channel's service level against its target.
+    equity (whole currency), then each human channel's service level against its target
+    and each segment's market share at the end, where the statement has them.
 
     Args:
         statement: :func:`sim.statistics.statement` (items × strategies).
@@ -83,6 +84,9 @@ def statement_rows(statement, offers, strategies: list[str],
                 name = (f"{channel} answered within {seconds:g} s (target "
                         f"{format_share(target)})")
             rows.append((name, [f"{100 * v:.1f} %" for v in values]))
+        elif item.startswith(MARKET_SHARE):
+            rows.append((f"market share of {item.removeprefix(MARKET_SHARE)} at the end",
+                         [f"{100 * v:.1f} %" for v in values]))
         else:
             rows.append((item, [f"{v:,.0f}" for v in values]))
     return rows

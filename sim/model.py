@@ -9,6 +9,10 @@ customers moving to their new proposition over ``transition.months``).
 Step order of a month (synchronous: aggregates are computed between phases, and every
 customer phase reads only its own row plus those aggregates):
 
+0. competitor — the competitor's scheduled moves and its answers to the firm's gains in
+   market share due this month change its utility; the fit of every proposition, the
+   month's experience tables and the true pull of the firm's offers follow (the offers
+   stay as settled at the take-over);
 1. firm applies any scheduled change of its strategy due this month (staffing, budgets,
    service), re-reads every label at the month's data quality if it invests in data,
    scores its customers, codes them into value tiers, staffs each channel it
@@ -31,7 +35,8 @@ customer phase reads only its own row plus those aggregates):
 13. win_back — departed customers return;
 14. turn_over — people outside the base leave the market, newcomers enter, departed
     customers become prospects again;
-15. account — revenue and costs; the month is recorded.
+15. account — revenue and costs; the month is recorded, and the competitor notes the
+    firm's market share in each segment.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ import mesa
 import numpy as np
 
 from . import phases, scoring, strategies
-from .agents import Customer, Firm
+from .agents import Competitor, Customer, Firm
 from .codes import (
     ACQUIRED,
     ACTIVE_STAGES,
@@ -58,12 +63,13 @@ from .codes import (
     WON_BACK,
     is_active,
 )
+from .outcomes import MARKET_SHARE
 from .population import initial_state, label_segments
 from .randomness import LEARNING, RESEARCH, SETUP, MonthlyDraws, stream
 from .rules import acquisition, service
 from .rules.blend import select
 from .scenario import Scenario
-from .tables import build_tables
+from .tables import build_tables, with_competitor
 
 Engine = Literal["vectorized", "agents"]
 
@@ -126,6 +132,9 @@ class CVMModel(mesa.Model):
         # Each agent stands for this many of the client's people: every count the model
         # records, and with it every flow of money, is in the client's units.
         self.weight = scenario.market.customers_per_agent
+        # People per segment, constant: a newcomer takes the place of a person of the same
+        # segment who left the market. Market shares are the firm's customers over these.
+        self._people = np.bincount(state.segment, minlength=n_lab) * self.weight
         self._discount = 1.0 / (1.0 + tables.discount_monthly)
         self.month = -warmup
         # Measured months in which a scheduled change of the strategy takes effect.
@@ -146,6 +155,9 @@ class CVMModel(mesa.Model):
         for _ in range(warmup):
             self._month()
         self._take_over()
+        # The competitor measures the firm's gains from its market share at the take-over.
+        self.competitor = Competitor(self, scenario.market,
+                                     self._market_shares(self._holdings()))
 
     def _take_over(self) -> None:
         """At month 0: the strategy re-plans from the firm's records (read under its own
@@ -229,9 +241,12 @@ class CVMModel(mesa.Model):
         self._account(t, groups, left, campaign)                              # 15
 
     def _start_month(self, t: int) -> dict[str, np.ndarray]:
-        """Clear last month's fields, find who is where, let the firm decide, and set up the
-        month's draws and tables; returns the groups of rows the phases work on."""
+        """Let the competitor's moves due this month take effect, clear last month's fields,
+        find who is where, let the firm decide, and set up the month's draws and tables;
+        returns the groups of rows the phases work on."""
         ctx, st = self.ctx, self.ctx.state
+        if t > 0 and self.competitor.move(t):                                 # 0
+            self._face_competitor()
         if t in self._changes:
             ctx.plan = self.firm.plan = strategies.amend_plan(
                 ctx.plan, ctx.tables, ctx.scenario.strategies[self.strategy].at(t))
@@ -259,6 +274,17 @@ class CVMModel(mesa.Model):
         ctx.plan = self.firm.plan = strategies.improve_data(ctx.plan, t)
         st.label[:] = label_segments(st.segment, len(ctx.tables.segment_names),
                                      ctx.plan.data_quality, st.label_u)
+
+    def _face_competitor(self) -> None:
+        """Rebuild what depends on the competitor's utility: the fit of every proposition,
+        the experience tables, and the true pull of the firm's offers (which new customers'
+        first satisfaction, adoption and win-back read)."""
+        ctx = self.ctx
+        ctx.tables = with_competitor(ctx.tables, self.competitor.utility)
+        ctx.experience = phases.experience_table(ctx.scenario, ctx.tables)
+        ctx.forced_experience = phases.experience_table(ctx.scenario, ctx.tables, forced=True)
+        ctx.plan = self.firm.plan = strategies.facing(
+            ctx.plan, ctx.tables, ctx.scenario.behaviour.satisfaction.proposition_weight)
 
     def _serve_levels(self, groups: dict[str, np.ndarray]) -> None:
         """The month's contacts per channel and pool, and each pool's service level."""
@@ -316,8 +342,10 @@ class CVMModel(mesa.Model):
                                                    * self.weight)
         if t > 0:
             holdings = self._holdings()
-            self.records.append(self._record(holdings, groups["contacted"], campaign))
+            share = self._market_shares(holdings)
+            self.records.append(self._record(holdings, groups["contacted"], campaign, share))
             self.segment_records.append(self._record_segments(holdings, groups["contacted"]))
+            self.competitor.watch(t, share)
             if t % scoring.REFIT_MONTHS == 0:
                 self.firm.refit()
 
@@ -347,6 +375,12 @@ class CVMModel(mesa.Model):
         counts = np.bincount(select(is_active(st.stage), key, n_tier * size),
                              minlength=n_tier * size + 1)
         return counts[:-1].reshape(n_tier, *tables.revenue.shape) * self.weight
+
+    def _market_shares(self, holdings: np.ndarray) -> np.ndarray:
+        """(S,) the firm's share of each segment's people at the month's end (0 for a
+        segment without people); ``holdings`` from :meth:`_holdings`."""
+        return np.divide(holdings.sum(axis=(0, 2, 3)), self._people,
+                         out=np.zeros(len(self._people)), where=self._people > 0)
 
     def _record_segments(self, holdings: np.ndarray, contacted: np.ndarray
                          ) -> dict[str, np.ndarray]:
@@ -401,10 +435,10 @@ class CVMModel(mesa.Model):
         return counts * self.weight
 
     def _record(self, holdings: np.ndarray, contacted: np.ndarray,
-                campaign: np.ndarray | None) -> dict:
+                campaign: np.ndarray | None, share: np.ndarray) -> dict:
         """The month's row of ``monthly``; ``holdings`` from :meth:`_holdings`, ``contacted``
         the rows of the customers who contacted the firm, ``campaign`` the counts of
-        :meth:`_campaign_counts`.
+        :meth:`_campaign_counts`, ``share`` from :meth:`_market_shares`.
 
         ``offer_contacts`` and ``offer_sales`` count campaign contacts with a cross-sell
         offer and the purchases that followed, ``test_contacts`` and ``test_sales`` those
@@ -418,7 +452,10 @@ class CVMModel(mesa.Model):
         ``contacts_<channel>`` counts the channel's contacts and ``answered_in_time_<channel>``
         those answered within target; ``staffing_costs_<channel>``
         is what the channel's agents cost; ``data_quality`` is the accuracy of the firm's
-        labels in force that month (probability)."""
+        labels in force that month (probability). Per segment, ``market_share_<segment>`` is
+        the firm's customers at the month's end over the segment's people (0..1) and
+        ``competitor_utility_<segment>`` the competitor's utility in force that month
+        (utility units)."""
         ctx = self.ctx
         st, m, plan, tables = ctx.state, ctx.month, ctx.plan, ctx.tables
         row: dict = {"month": m.t}
@@ -493,4 +530,7 @@ class CVMModel(mesa.Model):
                 row[f"contacts_{name}"] = int(total)
                 row[f"answered_in_time_{name}"] = int(states[2 * c + 1]) * k
                 row[f"staffing_costs_{name}"] = float(plan.staffing_costs[c])
+        for s, name in enumerate(tables.segment_names):
+            row[f"{MARKET_SHARE}{name}"] = float(share[s])
+            row[f"competitor_utility_{name}"] = float(self.competitor.utility[s])
         return row

@@ -69,6 +69,9 @@ channel, see :func:`compared`)."""
 
 SERVICE_LEVEL = "service_level_"
 """Prefix of the per-channel outcome ``service_level_<channel>`` of each human channel."""
+MARKET_SHARE = "market_share_"
+"""Prefix of the monthly column ``market_share_<segment>``: the firm's customers of the
+segment at the month's end over its people (a monthly record, not a summary outcome)."""
 
 
 def channel_outcomes(human_channels: Iterable[str]) -> dict[str, Outcome]:

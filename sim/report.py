@@ -272,7 +272,7 @@ def write_report(results_dir: Path, point: int = 0) -> Path:
     targets = scenario.service_targets if scenario is not None else {}
     did = _statement_table(statement_rows(
         statement(_read(results_dir, "equity", point), _read(results_dir, "summaries", point),
-                  strategies),
+                  strategies, monthly),
         offer_summary(_read_optional(results_dir, "offers", point), strategies), strategies,
         targets),
         strategies)

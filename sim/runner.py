@@ -29,7 +29,8 @@ class RunResult:
     Attributes:
         monthly: One row per month (1..horizon): stage counts at the month's end, flows
             (``acquisitions``, ``churned``, ``winbacks``), money (``revenue``, each cost line,
-            ``costs``, ``net_cash_flow``; currency per month) and service levels.
+            ``costs``, ``net_cash_flow``; currency per month), service levels, and per
+            segment the firm's market share and the competitor's utility in force.
         summary: Metrics of :data:`sim.metrics.SUMMARY_METRICS`.
         customers: One row per customer at the end.
         segments: One row per (month, true segment, value tier): customers, revenue, costs,

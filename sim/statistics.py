@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from .formatting import format_share
-from .outcomes import SERVICE_LEVEL, compared
+from .outcomes import MARKET_SHARE, SERVICE_LEVEL, compared
 
 METRICS: dict[str, int] = compared(())
 """Metrics of the comparison table of a scenario without human channels, with the
@@ -316,15 +316,17 @@ STATEMENT_CASH = "discounted_cash_flow"
 """The statement's subtotal of revenue less every cost line (discounted)."""
 
 
-def statement(equity: pd.DataFrame, summaries: pd.DataFrame, strategies: list[str]
-              ) -> pd.DataFrame:
+def statement(equity: pd.DataFrame, summaries: pd.DataFrame, strategies: list[str],
+              monthly: pd.DataFrame | None = None) -> pd.DataFrame:
     """What each strategy earned and spent: one row per item, one column per strategy, the
     mean over replications (and points).
 
     Items, in order: revenue and each cost line as rows of kind "line" of
     ``equity.parquet`` give them (discounted to month 0; costs negative), their sum
     ``discounted_cash_flow``, ``residual_value``, ``customer_equity`` (the sum of the two),
-    then each human channel's ``service_level_<channel>`` of ``summaries.parquet``.
+    then each human channel's ``service_level_<channel>`` of ``summaries.parquet`` and,
+    given ``monthly`` (rows of ``monthly.parquet``), each segment's
+    ``market_share_<segment>`` in the last month.
     """
     lines = equity[equity["kind"] == "line"]
     money = lines.pivot_table(index="component", columns="strategy", values="value",
@@ -337,6 +339,11 @@ def statement(equity: pd.DataFrame, summaries: pd.DataFrame, strategies: list[st
     levels = [c for c in summaries.columns if c.startswith(SERVICE_LEVEL)]
     if levels:
         rows.append(summaries.groupby("strategy")[levels].mean().T.reindex(columns=strategies))
+    shares = [] if monthly is None else [c for c in monthly.columns
+                                         if c.startswith(MARKET_SHARE)]
+    if shares:
+        last = monthly[monthly["month"] == monthly["month"].max()]
+        rows.append(last.groupby("strategy")[shares].mean().T.reindex(columns=strategies))
     out = pd.concat(rows)
     out.index.name = "item"
     return out

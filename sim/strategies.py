@@ -293,7 +293,7 @@ def make_plan(scenario: Scenario, tables: Tables, name: str, records: Records,
 
     return Plan(strategy=strat, offer=offer, data_quality=data_quality,
                 label_value=label_value, label_pull=label_pull,
-                pull=acquisition.conversion(tables.fit[:, offer], w), tier_score=tier_score,
+                pull=_true_pull(tables, offer, w), tier_score=tier_score,
                 **_cross_sell(strat, tables), **_operations(strat, tables, offer))
 
 
@@ -308,6 +308,19 @@ def _cross_sell(strat: Strategy, tables: Tables) -> dict:
     start = test.offers.index(strat.offer) if strat.offer is not None else 0
     return {"cross_sell": np.array([tables.offer_names.index(o) for o in test.offers]),
             "start_arm": start}
+
+
+def _true_pull(tables: Tables, offer: np.ndarray, proposition_weight: float) -> np.ndarray:
+    """(S, L) pull of label ℓ's offer on segment s, 0..1: the logit choice between the offer
+    and the competitor's (see :attr:`Plan.pull`)."""
+    return acquisition.conversion(tables.fit[:, offer], proposition_weight)
+
+
+def facing(plan: Plan, tables: Tables, proposition_weight: float) -> Plan:
+    """``plan`` after the competitor's utility changed (``tables`` carry the new fit): the
+    true pull of each offer follows; the offers, and the firm's beliefs about them (its
+    market research), stay as settled at the take-over."""
+    return dataclasses.replace(plan, pull=_true_pull(tables, plan.offer, proposition_weight))
 
 
 def amend_plan(plan: Plan, tables: Tables, strat: Strategy) -> Plan:

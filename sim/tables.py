@@ -7,7 +7,7 @@ Segments, propositions and channels are numbered in scenario order; stages by
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
@@ -54,6 +54,9 @@ class Tables:
     channel_cdf: np.ndarray       # (S, C) cumulative channel choice probabilities
     innovation: np.ndarray        # (S,) Bass p per month
     word_of_mouth: np.ndarray     # (S,) Bass q per month
+    utility: np.ndarray           # (S, P) utility of each proposition to each segment:
+    #                               needs · benefits − price sensitivity × price
+    competitor_utility: np.ndarray  # (S,) utility of the competitor's offer in force
     fit: np.ndarray               # (S, P) utility of proposition minus competitor's
     revenue: np.ndarray           # (S, P, K+1) monthly revenue holding k products (k=0: none)
     delivery_cost: np.ndarray     # (S, P, K+1) monthly delivery cost holding k products
@@ -93,6 +96,14 @@ def by_holding(table: np.ndarray, holding: np.ndarray, products: np.ndarray) -> 
     return table.ravel().take(flat_index((holding, products), (0, table.shape[2])))
 
 
+def with_competitor(tables: Tables, competitor_utility: np.ndarray) -> Tables:
+    """``tables`` against a competitor whose offer is worth ``competitor_utility`` (S,) to
+    each segment (utility units): the fit of every proposition follows, nothing else
+    changes."""
+    return replace(tables, competitor_utility=competitor_utility,
+                   fit=tables.utility - competitor_utility[:, None])
+
+
 def build_tables(s: Scenario) -> Tables:
     """Compile ``s`` into lookup tables (pure; no randomness)."""
     segs = list(s.market.segments.values())
@@ -110,7 +121,7 @@ def build_tables(s: Scenario) -> Tables:
     unit_cost = np.array([p.unit_cost for p in props])
     price_sens = np.array([seg.price_sensitivity for seg in segs])
     competitor = np.array([s.market.competitor_utility[name] for name in s.market.segments])
-    fit = needs @ benefits.T - np.outer(price_sens, price) - competitor[:, None]
+    utility = needs @ benefits.T - np.outer(price_sens, price)
 
     extra = np.arange(dev.max_products + 1) - 1.0
     extra[0] = 0.0
@@ -152,7 +163,9 @@ def build_tables(s: Scenario) -> Tables:
         channel_cdf=cdf,
         innovation=np.array([seg.innovation for seg in segs]),
         word_of_mouth=np.array([seg.word_of_mouth for seg in segs]),
-        fit=fit,
+        utility=utility,
+        competitor_utility=competitor,
+        fit=utility - competitor[:, None],
         revenue=revenue,
         delivery_cost=delivery,
         margin=revenue - delivery,

@@ -91,6 +91,15 @@ strategies:
   segmented:
     propositions: 5  # <-
 """}, "bad.yaml", "strategies.segmented.propositions", "'best_fit' or a mapping"),
+    "unknown segment in a competitor move": ({"bad.yaml": """\
+extends: {base}
+market:
+  competitor_moves:
+    - from_month: 24
+      utility_change: 0.4
+      segments:
+        - afluent  # <-
+"""}, "bad.yaml", "market.competitor_moves.0.segments.0", "did you mean 'affluent'"),
     "error in an inherited key": ({"base.yaml": _BASE_WITH_MARK, "bad.yaml": """\
 extends: base.yaml
 channels:

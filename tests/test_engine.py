@@ -16,7 +16,8 @@ SCENARIOS = "scenarios"
 def busy():
     """A small market in which every mechanism fires: queues that overflow at the peak,
     decline and recovery, retention, cross-sell (also on sales calls), churn, paid and
-    word-of-mouth acquisition, win-back."""
+    word-of-mouth acquisition, win-back, a competitor's price cut in one segment, a new
+    entrant, and a competitor that answers the firm's gains in market share."""
     scenario = sim.load_scenario(f"{SCENARIOS}/gsp_vs_segmented.yaml").override({
         "market.population": 500,
         "market.initial_customers": 200,
@@ -35,6 +36,11 @@ def busy():
         # Few opening days squeeze this small market's contacts into busy peaks.
         "channels.call_centre.days_per_month": 1,
         "channels.branch.days_per_month": 1,
+        "market.competitor_moves": [
+            {"from_month": 6, "utility_change": 0.4, "segments": ["affluent"]},
+            {"from_month": 20, "utility_change": 0.1}],
+        "market.reactive_competitor": {"threshold": 0.01, "delay_months": 2,
+                                       "utility_change": 0.2, "max_responses": 2},
     })
     # Every lever at once, on a strategy of kind gsp: each practice set on its own, the
     # call centre staffed to a standard each hour and branches for the average hour,
@@ -98,6 +104,13 @@ def test_busy_scenario_exercises_every_mechanism(engine_pairs):
             assert m["steering_costs"].sum() > 0
             assert m["test_sales"].sum() > 0 and m["offer_sales"].sum() > m["test_sales"].sum()
             assert m["data_costs"].sum() > 0 and m["data_quality"].is_monotonic_increasing
+        # The competitor moved as scheduled, and answered the firm at least once (each
+        # answer adds 0.2 to its utility beyond the moves).
+        moved = {"affluent": 0.5, "mainstream": 0.1, "value_seekers": 0.1}
+        answers = sum(m[f"competitor_utility_{s}"].iloc[-1]
+                      - run.scenario.market.competitor_utility[s] - change
+                      for s, change in moved.items())
+        assert answers > 0.2 - 1e-9, "the reactive competitor never answered"
 
 
 @pytest.mark.parametrize("strategy", ["gsp", "segmented", "levers"])
@@ -190,9 +203,9 @@ def test_unknown_engine_and_strategy_are_rejected(busy):
 
 def test_vectorized_engine_creates_no_customer_objects(busy):
     model = sim.CVMModel(busy, "gsp", seed=1)
-    assert len(model.agents) == 1  # the firm
+    assert len(model.agents) == 2  # the firm and the competitor
     agents = sim.CVMModel(busy, "gsp", seed=1, engine="agents")
-    assert len(agents.agents) == 501
+    assert len(agents.agents) == 502
 
 
 def test_every_phase_is_a_customer_verb():

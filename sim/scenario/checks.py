@@ -65,6 +65,14 @@ def _reference_errors(s):
     for name in segs:
         if name not in s.market.competitor_utility:
             yield "market.competitor_utility", f"no competitor utility for segment '{name}'"
+    for i, move in enumerate(s.market.competitor_moves):
+        where = f"market.competitor_moves.{i}"
+        for j, name in enumerate(move.segments):
+            if name not in segs:
+                yield f"{where}.segments.{j}", _no_such("segment", name, segs)
+        if move.from_month > s.simulation.horizon_months:
+            yield f"{where}.from_month", (f"month {move.from_month} is after the horizon "
+                                          f"({s.simulation.horizon_months} months)")
     for name, prop in s.propositions.items():
         yield from _unknown(prop.benefits, attrs, f"propositions.{name}.benefits", "attribute")
     for name, offer in s.offers.items():

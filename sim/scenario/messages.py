@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import difflib
 import re
+import types
+import typing
 from collections.abc import Mapping
 from typing import Any
 
@@ -143,7 +145,8 @@ def _show(value: Any) -> str:
 
 
 def _model_at(root, loc: list[str]):
-    """The pydantic model class found by following ``loc`` from the model class ``root``.
+    """The pydantic model class found by following ``loc`` from the model class ``root``,
+    through mappings and lists of models and optional models.
 
     ``None`` if ``loc`` leads to anything other than a model (a mapping, a number...).
     """
@@ -153,18 +156,29 @@ def _model_at(root, loc: list[str]):
         field = model.model_fields.get(loc[i])
         if field is None:
             return None
-        ann = field.annotation
+        ann = _unless_none(field.annotation)
         i += 1
-        if getattr(ann, "__origin__", None) is dict:
+        origin = typing.get_origin(ann)
+        if origin in (dict, tuple):
             if i == len(loc):
-                return None  # ``loc`` names the mapping itself, not one of its values
-            ann = ann.__args__[1]
+                return None  # ``loc`` names the mapping or list itself, not one of its items
+            # A mapping's values, or a list's items (tuple[Item, ...]).
+            ann = _unless_none(typing.get_args(ann)[1 if origin is dict else 0])
             i += 1
         if isinstance(ann, type) and issubclass(ann, BaseModel):
             model = ann
         else:
             return None
     return model
+
+
+def _unless_none(annotation):
+    """``X`` of an optional ``X | None``; any other annotation as it is."""
+    if typing.get_origin(annotation) in (typing.Union, types.UnionType):
+        options = [a for a in typing.get_args(annotation) if a is not type(None)]
+        if len(options) == 1:
+            return options[0]
+    return annotation
 
 
 def _did_you_mean(name: str, known) -> str:

@@ -169,6 +169,41 @@ class Segment(_Frozen):
                          "population that are (satisfied) customers.")
 
 
+class CompetitorMove(_Frozen):
+    """A move of the competitor: from a measured month on, its offer (the customers' outside
+    option) is worth more or less to the segments it concerns. Moves add up."""
+
+    from_month: Annotated[int, Field(ge=1, le=1200), _WHOLE] = Field(
+        description="First measured month with the changed offer (1 = the first month).")
+    utility_change: Real = Field(
+        description="Change of the competitor's utility (utility units; positive: the "
+                    "competitor got better, e.g. a price cut of x is worth x × the segment's "
+                    "price_sensitivity).")
+    segments: tuple[str, ...] = Field(
+        (), description="Segments the move concerns (default: every segment, as for a new "
+                        "entrant: the best outside offer improved for everyone).")
+
+
+class ReactiveCompetitor(_Frozen):
+    """A competitor that answers the firm's gains in market share, segment by segment. It
+    watches the firm's share of each segment's people (all it observes of the firm) against
+    its share at the take-over (month 0); when the share exceeds that reference by more than
+    ``threshold``, the competitor answers ``delay_months`` later with a better offer in that
+    segment, and the share at the answer becomes the new reference."""
+
+    threshold: Probability = Field(
+        description="Gain in market share that provokes an answer, in share points as a "
+                    "share (0.02: two points above the reference).")
+    delay_months: Annotated[int, Field(ge=1, le=1200), _WHOLE] = Field(
+        description="Months from the month-end at which the gain is seen to the month whose "
+                    "start the answer takes effect (1: the next month).")
+    utility_change: Real = Field(
+        description="Change of the competitor's utility in the segment at each answer "
+                    "(utility units; positive: the competitor got better).")
+    max_responses: Annotated[int, Field(ge=1, le=1200), _WHOLE] = Field(
+        1, description="Most answers in each segment over the horizon.")
+
+
 class Market(_Frozen):
     """Who is out there and how they respond."""
 
@@ -203,7 +238,15 @@ class Market(_Frozen):
         min_length=1, description="Names of the proposition attributes customers value.")
     segments: dict[str, Segment] = Field(min_length=1, max_length=MAX_CODES["segments"])
     competitor_utility: dict[str, Real] = Field(
-        description="Utility of the competitor's offer (the outside option) per segment.")
+        description="Utility of the competitor's offer (the outside option) per segment, "
+                    "before any move (utility units).")
+    competitor_moves: tuple[CompetitorMove, ...] = Field(
+        (), description="Scheduled moves of the competitor: from a measured month on, its "
+                        "utility in some segments changes (a price cut, a new entrant). "
+                        "Moves add up; the firm's offers stay as settled at the take-over.")
+    reactive_competitor: ReactiveCompetitor | None = Field(
+        None, description="A competitor that answers the firm's gains in market share in a "
+                          "segment after a delay (null: it does not react).")
     exit_rate: Probability = Field(
         0.0, description="Monthly probability that a person who is not a customer (a prospect "
                          "or a departed customer) leaves the market; a newcomer of the same "

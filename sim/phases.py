@@ -246,11 +246,13 @@ def contact(ctx: Context, rows: slice | np.ndarray) -> None:
 
 
 def steer(ctx: Context, rows: slice | np.ndarray) -> None:
-    """Suggest the steered channel to the contacts the firm steers (by channel and tier);
-    move those who accept, or, when forced, all of them (noting who was unwilling)."""
+    """Suggest the steered channel to the contacts the firm steers (by channel, tier and
+    label); move those who accept, or, when forced, all of them (noting who was
+    unwilling)."""
     st, m, plan = ctx.state, ctx.month, ctx.plan
     spec, beh = plan.steering, ctx.scenario.behaviour.steering
-    targeted = np.flatnonzero(spec.away.take(st.channel[rows]) & spec.tiers.take(st.tier[rows]))
+    targeted = np.flatnonzero(spec.away.take(st.channel[rows]) & spec.tiers.take(st.tier[rows])
+                              & spec.labels.take(st.label[rows]))
     pos = _positions(rows, targeted)
     if not pos.size:
         return

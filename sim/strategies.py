@@ -82,6 +82,7 @@ class SteeringPlan:
     away: np.ndarray           # (C+1,) bool: contacts of these channels are steered (the
     #                            last entry, no contact, is False)
     tiers: np.ndarray          # (tiers,) bool: contacts of these value tiers are steered
+    labels: np.ndarray         # (L,) bool: contacts of customers so labelled are steered
     share: float               # of those contacts, the share the firm suggests a move to
     incentive: float           # currency per contact that moves
     forced: bool               # every suggested contact moves, willing or not
@@ -379,7 +380,9 @@ def _steering(strat: Strategy, tables: Tables) -> SteeringPlan | None:
          if spec.away_from else np.flatnonzero(tables.human)] = True
     away[to] = False
     preference = np.diff(tables.channel_cdf, axis=1, prepend=0.0)
-    return SteeringPlan(to=to, away=away, tiers=np.isin(TIERS, spec.tiers),
+    labels = (np.isin(tables.segment_names, spec.labels) if spec.labels
+              else np.ones(len(tables.segment_names), dtype=bool))
+    return SteeringPlan(to=to, away=away, tiers=np.isin(TIERS, spec.tiers), labels=labels,
                         share=spec.share, incentive=spec.incentive, forced=spec.forced,
                         log_preference=steering.log_preference(preference, to))
 

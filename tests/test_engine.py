@@ -45,7 +45,7 @@ def busy():
     # Every lever at once, on a strategy of kind gsp: each practice set on its own, the
     # call centre staffed to a standard each hour and branches for the average hour,
     # onboarding and loyalty (tier A) programmes, win-back for the recently departed
-    # whose odds fade, call-centre contacts of tiers B and C forced online, a
+    # whose odds fade, call-centre contacts of tiers B and C of two labels forced online, a
     # Thompson-sampling test among cross-sell offers within each label, and data quality
     # rising fast from 0.6 (labels re-read and customers moved every month).
     data = scenario.to_dict()
@@ -64,7 +64,8 @@ def busy():
                        "loyalty": {"cost_per_customer": 1.0, "tiers": ["A"]}},
         "winback_within_months": 9,
         "steering": {"to": "online", "away_from": ["call_centre"], "tiers": ["B", "C"],
-                     "share": 0.5, "incentive": 1.0, "forced": True},
+                     "labels": segments[1:], "share": 0.5, "incentive": 1.0,
+                     "forced": True},
         "offer": "offer_1",
         "test_and_learn": {"offers": list(data["offers"]), "method": "thompson",
                            "test_months": 12, "cost_per_month": 100.0},

@@ -96,6 +96,23 @@ def test_steering_by_tier_moves_only_that_tiers_contacts(small):
         assert (st.tier[st.steered > 0] == TIER_A).all()
 
 
+def test_steering_by_label_moves_only_contacts_so_labelled(small):
+    """The firm steers by its own labels, not by true segments: every steered contact
+    carries the label, and with labels read imperfectly some come from other segments."""
+    scenario = _with(small, "segmented", value_only={**STEER, "labels": ["value_seekers"]})
+    code = list(scenario.market.segments).index("value_seekers")
+    model = CVMModel(scenario, "value_only")
+    other_segments = 0
+    for _ in range(3):
+        model.step()
+        st = model.ctx.state
+        steered = st.steered > 0
+        assert steered.any()
+        assert (st.label[steered] == code).all()
+        other_segments += int((st.segment[steered] != code).sum())
+    assert scenario.strategies["value_only"].data_quality < 1 and other_segments > 0
+
+
 def test_a_share_of_zero_changes_nothing_month_by_month(small):
     """Negative control: steering that suggests the move to nobody runs identically, month
     by month and customer by customer, to no steering."""
@@ -124,6 +141,7 @@ def test_results_by_segment_and_tier_carry_service_levels(small):
     ({"to": "onlin"}, "steering.to", "did you mean 'online'"),
     ({"to": "online", "away_from": ["online"]}, "steering.away_from.0", "to itself"),
     ({"to": "online", "tiers": ["A"]}, "steering", "needs value_codes true"),
+    ({"to": "online", "labels": ["afluent"]}, "steering.labels.0", "did you mean 'affluent'"),
 ])
 def test_bad_steering_is_refused_with_its_path(small, steer, path, fragment):
     with pytest.raises(ScenarioError) as err:

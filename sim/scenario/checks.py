@@ -136,8 +136,8 @@ def _staffing_errors(s, staffing, base: str):
 
 
 def _steering_errors(s, steering, base: str):
-    """Yield (path, message) for channel steering that names unknown channels, or steers
-    a channel to itself; ``base`` is the steering block's path."""
+    """Yield (path, message) for channel steering that names unknown channels or labels, or
+    steers a channel to itself; ``base`` is the steering block's path."""
     if steering.to not in s.channels:
         yield f"{base}.to", _no_such("channel", steering.to, s.channels)
     for i, channel in enumerate(steering.away_from):
@@ -145,6 +145,9 @@ def _steering_errors(s, steering, base: str):
             yield f"{base}.away_from.{i}", _no_such("channel", channel, s.channels)
         elif channel == steering.to:
             yield f"{base}.away_from.{i}", f"contacts cannot be steered from '{channel}' to itself"
+    for i, label in enumerate(steering.labels):
+        if label not in s.market.segments:
+            yield f"{base}.labels.{i}", _no_such("segment label", label, s.market.segments)
 
 
 def _offer_errors(s, strat, base: str):

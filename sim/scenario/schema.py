@@ -593,6 +593,9 @@ class Steering(_Frozen):
     tiers: tuple[TierName, ...] = Field(
         ("A", "B", "C"), min_length=1,
         description="Value tiers whose contacts are steered (A or B alone need value_codes).")
+    labels: tuple[str, ...] = Field(
+        (), description="Segment labels whose contacts are steered (the firm's labels, read "
+                        "with data_quality; default: every label).")
     share: Probability = Field(
         1.0, description="Share of those contacts the firm suggests the move to (a message "
                          "on the line, a prompt on the bill).")
@@ -904,7 +907,8 @@ class Strategy(_Frozen):
         or data)."""
         return (self.propositions != "one" or self.value_codes or self.allocation == "by_value"
                 or self.retention_targeting == "churn_score"
-                or (self.test_and_learn is not None and self.test_and_learn.within == "label"))
+                or (self.test_and_learn is not None and self.test_and_learn.within == "label")
+                or (self.steering is not None and bool(self.steering.labels)))
 
 
 class Simulation(_Frozen):

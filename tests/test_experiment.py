@@ -247,15 +247,32 @@ def test_cli_bad_override_exits_2_with_did_you_mean(small_file, tmp_path):
     assert not (tmp_path / "o").exists()
 
 
+def _as_at_a_terminal() -> None:
+    """Give the child the default Ctrl-C, as a command typed at a terminal has.
+
+    A test run started in the background by a shell without job control inherits an
+    ignored SIGINT, and so would the child (an ignored signal stays ignored across exec,
+    and Python then installs no handler for it): an interrupt test would then see the
+    command run to the end and exit 0.
+    """
+    signal.signal(signal.SIGINT, signal.SIG_DFL)
+
+
+def start_in_own_session(argv: list[str]) -> subprocess.Popen:
+    """Start ``argv`` from the project folder in a session of its own, so that
+    ``os.killpg(process.pid, ...)`` reaches it and its workers as Ctrl-C would; its
+    output is captured."""
+    return subprocess.Popen(argv, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                            start_new_session=True, preexec_fn=_as_at_a_terminal)
+
+
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGINT])
 def test_killed_experiment_resumes_to_identical_tables(small_file, tmp_path, sig):
     out = tmp_path / "killed"
     args = [str(small_file), "--out", str(out), "--workers", "2", "--replications", "12",
             "--quiet", "--set", "market.population=6000", "--set",
             "market.initial_customers=1800"]
-    proc = subprocess.Popen([sys.executable, str(ROOT / "run_scenario.py"), *args],
-                            cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                            start_new_session=True)
+    proc = start_in_own_session([sys.executable, str(ROOT / "run_scenario.py"), *args])
     deadline = time.monotonic() + 120
     while time.monotonic() < deadline and len(ResultStore(out).done()) < 4:
         time.sleep(0.05)

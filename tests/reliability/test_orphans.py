@@ -16,7 +16,7 @@ import time
 from pathlib import Path
 
 import pytest
-from test_experiment import assert_same_tables
+from test_experiment import assert_same_tables, start_in_own_session
 
 from sim.store import ResultStore
 
@@ -90,8 +90,7 @@ def experiment(tmp_path):
     leaves nothing behind.
     """
     out = tmp_path / "out"
-    process = subprocess.Popen(_command(out), cwd=ROOT, stdout=subprocess.PIPE,
-                               stderr=subprocess.PIPE, start_new_session=True)
+    process = start_in_own_session(_command(out))
     try:
         yield process, out
     finally:

@@ -8,6 +8,7 @@ phases on whole arrays and creates no object per customer.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import deque
 
 import mesa
@@ -59,6 +60,13 @@ class Firm(mesa.Agent):
             self.plan.strategy.winback_within_months)
         cell_tier = strategies.tier_of_cells(self.plan, self.census.by_label_products())
         strategies.assign_tiers(st, active, cell_tier)
+        if self.plan.development_aim is not None:
+            growable = np.flatnonzero(
+                active & (st.products < ctx.scenario.behaviour.development.max_products))
+            group = strategies.development_group(st, growable, self.plan,
+                                                 ctx.scenario.behaviour.lifecycle)
+            self.census = dataclasses.replace(self.census, growable=np.bincount(
+                group, minlength=self.plan.development_aim.size).astype(float))
         self._pool_customers = np.bincount(
             self.plan.pool_of_tier,
             weights=self.census.by_tier(cell_tier) * ctx.scenario.market.customers_per_agent,

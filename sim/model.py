@@ -440,7 +440,9 @@ class CVMModel(mesa.Model):
         the rows of the customers who contacted the firm, ``campaign`` the counts of
         :meth:`_campaign_counts`, ``share`` from :meth:`_market_shares`.
 
-        ``offer_contacts`` and ``offer_sales`` count campaign contacts with a cross-sell
+        ``products_sold`` counts the further products customers bought this month (by
+        themselves, from a campaign or in a service contact); ``offer_contacts`` and
+        ``offer_sales`` count campaign contacts with a cross-sell
         offer and the purchases that followed, ``test_contacts`` and ``test_sales`` those
         in a test's cells; ``right_offer_contacts`` the contacts that got the offer with
         the highest response in the customer's true
@@ -474,6 +476,7 @@ class CVMModel(mesa.Model):
         row["contacts"] = int(m.contacts.sum())
         steered = count(st.steered > 0) if plan.steering is not None else 0
         row["steered_contacts"] = steered
+        row["products_sold"] = m.products_sold * k
         row.update(self._campaign_record(campaign))
         row["data_quality"] = plan.data_quality
         # Revenue and delivery costs follow the holdings of the month's end (customers who

@@ -47,7 +47,7 @@ from .rules import (
 from .rules import winback as winback_rule
 from .rules.blend import select
 from .scenario import Scenario
-from .strategies import Decisions, Plan
+from .strategies import Decisions, Plan, development_group
 from .tables import Tables
 
 GROUP_OF_PHASE: dict[str, str] = {
@@ -83,7 +83,8 @@ class Month:
     contacts: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (C, pools)
     service_level: np.ndarray = field(default_factory=lambda: np.ones((0, 0)))  # (C, pools)
     adopter_share: float = 0.0
-    development: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))  # (T, stages, C+1)
+    # (development groups, stages, C+1), see development_table
+    development: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
     programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, progs)
     # With cross-sell offers: per label, the cumulative probability of each campaign cell
     # (sim.learning) and the arm (place in Plan.cross_sell) each cell offers.
@@ -91,6 +92,7 @@ class Month:
     offer_arm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
     adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, L)
     return_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
+    products_sold: int = 0              # further products bought so far this month (agents)
 
 
 @dataclass
@@ -144,19 +146,22 @@ def return_table(ctx: Context) -> np.ndarray:
 
 
 def development_table(ctx: Context) -> np.ndarray:
-    """This month's purchase rate of a satisfied customer by (tier, stage, contact state);
-    with cross-sell offers by (campaign row, segment, tier, stage, contact state), row 0
-    for a customer the campaign did not reach and row a + 1 for one it reached with arm a
-    (see :func:`develop`)."""
+    """This month's purchase rate of a satisfied customer by (development group, stage,
+    contact state), the group as :func:`sim.strategies.development_group`; with cross-sell
+    offers by (campaign row, segment, tier, stage, contact state), row 0 for a customer the
+    campaign did not reach and row a + 1 for one it reached with arm a (see
+    :func:`develop`)."""
     t, plan, dev = ctx.tables, ctx.plan, ctx.scenario.behaviour.development
     channel, served = service.contact_states(len(t.channel_names))
     sales = development.sales_contact(served[None, :], plan.sales_prompt[:, None],
                                       t.cross_sell.take(channel)[None, :])
     stage = t.development_stage_multiplier
     if plan.cross_sell is None:
-        return development.rate(
-            dev.base_rate, ctx.month.decisions.development_reach[:, None, None],
-            dev.campaign_response, sales[:, None, :], stage[None, :, None])
+        reach = ctx.month.decisions.development_reach
+        # A development group is a tier, or a tier's recorded stage: the tier's sales prompt.
+        sales = np.repeat(sales, len(reach) // len(sales), axis=0)
+        return development.rate(dev.base_rate, reach[:, None, None], dev.campaign_response,
+                                sales[:, None, :], stage[None, :, None])
     response = np.vstack((np.zeros((1, len(t.segment_names))),
                           t.offer_response[plan.cross_sell]))          # (arms + 1, S)
     reached = (np.arange(len(response)) > 0).astype(float)
@@ -217,14 +222,10 @@ def retain(ctx: Context, rows: slice | np.ndarray) -> None:
     if not plan.programme_of.any():
         st.programme[rows] = retained
         return
-    life = ctx.scenario.behaviour.lifecycle
-    # The stage by the firm's records at last month's end, when tenure was a month less
-    # (progress runs before customers age): a customer who joined last month is in their
-    # first month of onboarding now.
-    settled = lifecycle.settled_stage(st.tenure[rows] - 1, st.products[rows],
-                                      life.onboarding_months, life.maturity_tenure_months,
-                                      life.maturity_products)
-    st.programme[rows] = retention.enrolled(retained, settled, st.tier[rows],
+    # A customer who joined last month is in their first month of onboarding by the
+    # records now.
+    recorded = st.recorded_stage(rows, ctx.scenario.behaviour.lifecycle)
+    st.programme[rows] = retention.enrolled(retained, recorded, st.tier[rows],
                                             plan.programme_of) * m.active[rows]
 
 
@@ -319,29 +320,30 @@ def develop(ctx: Context, rows: slice | np.ndarray) -> None:
     products = st.products[rows]
     eligible = m.active[rows] & (products < ctx.scenario.behaviour.development.max_products)
     u = m.u["development"][rows]
+    group = development_group(st, rows, ctx.plan, ctx.scenario.behaviour.lifecycle)
     if ctx.plan.cross_sell is None:
-        index = flat_index((st.tier[rows], st.stage[rows], st.contact[rows]),
-                           m.development.shape)
+        index = flat_index((group, st.stage[rows], st.contact[rows]), m.development.shape)
     else:
-        u, row, offered = _campaign(ctx, rows, eligible, u)
+        u, row, offered = _campaign(ctx, rows, eligible, u, group)
         index = flat_index((row, st.segment[rows], st.tier[rows], st.stage[rows],
                             st.contact[rows]), m.development.shape)
     prob = development.scaled(m.development.ravel().take(index), st.satisfaction[rows],
                               eligible)
     bought = development.buys(prob, u)
     st.products[rows] = products + bought
+    m.products_sold += int(np.count_nonzero(bought))
     if ctx.plan.cross_sell is not None:
         st.offered[rows] = offered + (offered > 0) * bought
 
 
-def _campaign(ctx: Context, rows: slice | np.ndarray, eligible: np.ndarray, u: np.ndarray
-              ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """A campaign making offers reaches a customer or not, and in which cell (see
-    :mod:`sim.learning`), all from the development uniform ``u``; returns the uniform
-    rescaled for the purchase, each row's development table row (0 not reached, arm + 1)
-    and its ``offered`` code before the sale (0, or 2 × cell + 1)."""
+def _campaign(ctx: Context, rows: slice | np.ndarray, eligible: np.ndarray, u: np.ndarray,
+              group: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """A campaign making offers reaches a customer (of development ``group``) or not, and
+    in which cell (see :mod:`sim.learning`), all from the development uniform ``u``;
+    returns the uniform rescaled for the purchase, each row's development table row (0 not
+    reached, arm + 1) and its ``offered`` code before the sale (0, or 2 × cell + 1)."""
     st, m = ctx.state, ctx.month
-    reached, v = draws.split(u, m.decisions.development_reach.take(st.tier[rows]))
+    reached, v = draws.split(u, m.decisions.development_reach.take(group))
     reached &= eligible
     label = st.label[rows]
     cell = draws.choose(m.offer_cdf, label, v)

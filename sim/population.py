@@ -13,7 +13,7 @@ import numpy as np
 
 from .codes import NEVER, NO_CONTACT, PROSPECT
 from .rules import churn, lifecycle
-from .scenario import Scenario
+from .scenario import LifecycleParams, Scenario
 from .tables import Tables
 
 
@@ -72,6 +72,15 @@ class CustomerState:
 
     def __len__(self) -> int:
         return len(self.segment)
+
+    def recorded_stage(self, rows: slice | np.ndarray, life: LifecycleParams) -> np.ndarray:
+        """Stage (code) of the customers in ``rows`` by the firm's records at last month's
+        end: acquisition, growth or maturity from tenure and products held, tenure being a
+        month less then (customers age after their stage moves). Decline, which follows
+        satisfaction, the records cannot show."""
+        return lifecycle.settled_stage(self.tenure[rows] - 1, self.products[rows],
+                                       life.onboarding_months, life.maturity_tenure_months,
+                                       life.maturity_products)
 
 
 def label_segments(segment: np.ndarray, n_segments: int, data_quality: float,

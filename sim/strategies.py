@@ -32,6 +32,7 @@ import numpy as np
 from . import scoring
 from .codes import (
     ACQUISITION,
+    GROWTH,
     LOYALTY,
     MATURITY,
     ONBOARDING,
@@ -51,11 +52,15 @@ from .rules import acquisition, steering, winback
 from .rules.blend import select
 from .rules.satisfaction import logistic
 from .rules.service import agents_needed, offered_load
-from .scenario import Scenario, StaffingTarget, Strategy
+from .scenario import LifecycleParams, Scenario, StaffingTarget, Strategy
 from .tables import Tables, by_holding
 
 GENERAL_POOL, PRIORITY_POOL = 0, 1
 N_POOLS = 2
+
+RECORDED_STAGES: tuple[int, ...] = (ACQUISITION, GROWTH, MATURITY)
+"""The stages the firm's records can show (consecutive codes; see
+:meth:`sim.population.CustomerState.recorded_stage`)."""
 
 
 PRIOR_CHURN = 0.01
@@ -129,6 +134,9 @@ class Plan:
     #                                        offers tested, or the strategy's one offer;
     #                                        None: campaigns without an offer
     start_arm: int = 0                      # arm made outside a test until one ends
+    development_aim: np.ndarray | None = None  # (tiers, RECORDED_STAGES) whom development
+    #                                           campaigns reach, by tier and stage in the
+    #                                           firm's records; None: every stage, by tier
 
     @property
     def scores_churn(self) -> bool:
@@ -231,7 +239,8 @@ class Decisions:
     acquisition_reach: np.ndarray  # (L,) probability a prospect so labelled is reached
     retention_reach: np.ndarray    # (cells × L,) probability a customer of each (score
     #                                cell, label) is reached by the retention programme
-    development_reach: np.ndarray  # (tiers,) probability an eligible customer is reached
+    development_reach: np.ndarray  # (development groups,) probability an eligible customer
+    #                                of each group (see development_group) is reached
     winback_reach: np.ndarray      # (L,) probability an eligible departed customer is reached
     development_cost: np.ndarray   # (tiers,) campaign spend per customer of each tier
     spend: dict[str, float]        # currency this month per budget line
@@ -389,7 +398,8 @@ def _steering(strat: Strategy, tables: Tables) -> SteeringPlan | None:
 
 def _lifecycle_programmes(strat: Strategy) -> dict:
     """Whom the strategy's onboarding and loyalty programmes enrol (``programme_of``, by
-    settled stage and tier) and what a month in each costs (``programme_cost``)."""
+    settled stage and tier), what a month in each costs (``programme_cost``) and whom its
+    development campaigns reach (``development_aim``)."""
     programme_of = np.zeros((len(STAGES), len(TIERS)), dtype=np.int8)
     programme_cost = np.zeros(len(PROGRAMMES))
     for code, stage, programme in ((ONBOARDING, ACQUISITION, strat.programmes.onboarding),
@@ -397,7 +407,23 @@ def _lifecycle_programmes(strat: Strategy) -> dict:
         if programme is not None:
             programme_of[stage, [TIERS.index(t) for t in programme.tiers]] = code
             programme_cost[code] = programme.cost_per_customer
-    return {"programme_of": programme_of, "programme_cost": programme_cost}
+    aim = strat.programmes.development
+    return {"programme_of": programme_of, "programme_cost": programme_cost,
+            "development_aim": None if aim is None else (
+                np.isin(TIERS, aim.tiers)[:, None]
+                & np.isin([STAGES[s] for s in RECORDED_STAGES], aim.stages)[None, :])}
+
+
+def development_group(state: CustomerState, rows: slice | np.ndarray, plan: Plan,
+                      life: LifecycleParams) -> np.ndarray:
+    """Each customer's group for the development campaigns' reach: its tier, or, for a
+    strategy aiming them at stages (``plan.development_aim``), tier × stage in the firm's
+    records (row-major over (tiers, RECORDED_STAGES))."""
+    tier = state.tier[rows]
+    if plan.development_aim is None:
+        return tier
+    return tier * np.int8(len(RECORDED_STAGES)) + (state.recorded_stage(rows, life)
+                                                   - np.int8(RECORDED_STAGES[0]))
 
 
 def staffing_costs(agents: np.ndarray, tables: Tables) -> np.ndarray:
@@ -461,12 +487,15 @@ class Census:
 
     ``customers`` (score cells, L, K+1): current customers by churn-score cell, label and
     products held; ``prospects`` (L,) by label; ``lapsed`` (L,): departed customers gone
-    long enough for win-back, by label.
+    long enough for win-back, by label; for a strategy aiming development at stages,
+    ``growable`` (tiers × RECORDED_STAGES,): customers who could buy another product, by
+    :func:`development_group` (None otherwise).
     """
 
     customers: np.ndarray
     prospects: np.ndarray
     lapsed: np.ndarray
+    growable: np.ndarray | None = None
 
     @classmethod
     def count(cls, state: CustomerState, active: np.ndarray, shape: tuple[int, int, int],
@@ -599,16 +628,21 @@ def decide(plan: Plan, scenario: Scenario, census: Census, cell_tier: np.ndarray
     budgets = plan.strategy.budgets
     k = scenario.market.customers_per_agent
     census = Census(customers=census.customers * k, prospects=census.prospects * k,
-                    lapsed=census.lapsed * k)
+                    lapsed=census.lapsed * k,
+                    growable=None if census.growable is None else census.growable * k)
     by_lp = census.by_label_products()
     by_cell = census.customers.sum(axis=2).ravel()          # (cells × L,)
     by_tier = census.by_tier(cell_tier)
-    growable = slice(0, beh.development.max_products)       # fewer products than the most
-    growable_by_tier = np.bincount(cell_tier[:, growable].ravel(),
-                                   weights=by_lp[:, growable].ravel(), minlength=n_tier)
-
     pooled = not plan.by_value
     tier_worth = np.array([3.0, 2.0, 1.0])
+    if plan.development_aim is None:
+        fewer = slice(0, beh.development.max_products)      # fewer products than the most
+        growable = np.bincount(cell_tier[:, fewer].ravel(), weights=by_lp[:, fewer].ravel(),
+                               minlength=n_tier)
+        dev_worth = tier_worth
+    else:
+        growable = census.growable
+        dev_worth = (tier_worth[:, None] * plan.development_aim).ravel()
     # Spent evenly, every label is reached alike; by value, only labels worth more than
     # the contact.
     everyone = np.ones(n_lab)
@@ -624,15 +658,15 @@ def decide(plan: Plan, scenario: Scenario, census: Census, cell_tier: np.ndarray
         budgets.month("retention", customers), by_cell, econ.cost_per_retention,
         worth_of_retention, pooled)
     dev_reach, dev_spend = allocate(
-        budgets.month("development", customers), growable_by_tier,
-        econ.cost_per_campaign_contact, tier_worth, pooled)
+        budgets.month("development", customers), growable,
+        econ.cost_per_campaign_contact, dev_worth, pooled)
     win_reach, win_spend = allocate(
         budgets.month("winback", customers), census.lapsed, econ.cost_per_winback, win_worth,
         pooled)
     return Decisions(
         acquisition_reach=acq_reach, retention_reach=ret_reach, development_reach=dev_reach,
         winback_reach=win_reach, development_cost=np.divide(
-            dev_reach * econ.cost_per_campaign_contact * growable_by_tier, by_tier,
-            out=np.zeros(n_tier), where=by_tier > 0),
+            (dev_reach * econ.cost_per_campaign_contact * growable).reshape(n_tier, -1)
+            .sum(axis=1), by_tier, out=np.zeros(n_tier), where=by_tier > 0),
         spend={"acquisition": acq_spend, "retention": ret_spend, "development": dev_spend,
                "winback": win_spend})

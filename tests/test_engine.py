@@ -61,6 +61,8 @@ def busy():
         # A retention budget small enough to leave customers for the other programmes.
         "budgets": {**data["strategies"]["segmented"]["budgets"], "retention": 300.0},
         "programmes": {"onboarding": {"cost_per_customer": 5.0},
+                       "development": {"stages": ["growth", "maturity"],
+                                       "tiers": ["A", "B"]},
                        "loyalty": {"cost_per_customer": 1.0, "tiers": ["A"]}},
         "winback_within_months": 9,
         "steering": {"to": "online", "away_from": ["call_centre"], "tiers": ["B", "C"],

@@ -567,13 +567,41 @@ class Programme(_Frozen):
                     "customer is C).")
 
 
+RecordedStage = Literal["acquisition", "growth", "maturity"]
+"""A stage the firm's records can show (from tenure and products; decline, which follows
+satisfaction, they cannot)."""
+
+
+class DevelopmentProgramme(_Frozen):
+    """Development aimed at a stage: the development budget (budgets.development) buys
+    campaign contacts only for customers the firm's records place in the chosen stages
+    and tiers."""
+
+    stages: tuple[RecordedStage, ...] = Field(
+        ("growth",), min_length=1,
+        description="Stages by the firm's records (tenure and products held) whose "
+                    "customers the campaigns reach: acquisition (the onboarding months), "
+                    "growth, maturity.")
+    tiers: tuple[TierName, ...] = Field(
+        ("A", "B", "C"), min_length=1,
+        description="Value tiers reached (A and B need value_codes; without them every "
+                    "customer is C).")
+
+
 class Programmes(_Frozen):
-    """Lifecycle programmes beyond the budgets (retention, development and win-back are
-    budgets). A customer in the retention programme that month is in no other."""
+    """Lifecycle programmes: onboarding and loyalty with a cost per enrolled customer,
+    development aimed at a stage with the development budget (retention and win-back are
+    budgets). A customer in the retention programme that month is in neither onboarding
+    nor loyalty."""
 
     onboarding: Programme | None = Field(
         None, description="For new customers while in the onboarding months "
                           "(lifecycle.onboarding_months of tenure).")
+    development: DevelopmentProgramme | None = Field(
+        None, description="Aims the development campaigns (budgets.development) at "
+                          "customers of the chosen stages and tiers by the firm's records "
+                          "({stages, tiers}); unset: they reach customers of every stage, "
+                          "by tier.")
     loyalty: Programme | None = Field(
         None, description="For mature customers (tenure of at least "
                           "lifecycle.maturity_tenure_months, or maturity_products held).")
@@ -774,8 +802,9 @@ class Strategy(_Frozen):
                           "quality stays data_quality.")
     budgets: Budgets = Budgets()
     programmes: Programmes = Field(
-        Programmes(), description="Lifecycle programmes (onboarding, loyalty), each with its "
-                                  "cost per enrolled customer-month and the tiers it enrols.")
+        Programmes(), description="Lifecycle programmes: onboarding and loyalty, each with "
+                                  "its cost per enrolled customer-month and the tiers it "
+                                  "enrols; development aimed at stages and tiers.")
     steering: Steering | None = Field(
         None, description="Channel migration: contacts steered to another channel with an "
                           "incentive ({to, away_from, tiers, share, incentive, forced}); "
@@ -892,7 +921,8 @@ class Strategy(_Frozen):
                 raise ValueError("sales_prompts 'by_code' prompts tiers A and B: it needs "
                                  "value_codes true")
             coded = {f"programmes.{name}": getattr(self.programmes, name)
-                     for name in ("onboarding", "loyalty")} | {"steering": self.steering}
+                     for name in ("onboarding", "development", "loyalty")
+                     } | {"steering": self.steering}
             for key, lever in coded.items():
                 if lever is not None and "C" not in lever.tiers:
                     raise ValueError(f"{key} serves only tiers A or B: that needs "

@@ -155,6 +155,25 @@ def format_comparison(table, strategies: list[str], bridge=None, payback=None) -
     return "\n".join(lines)
 
 
+def format_gain_changes(gains, labels: tuple[str, str]) -> str:
+    """:func:`sim.compare.gain_changes` as text: per strategy, its gain over the baseline
+    in each file and the paired change from the first file to the second (95 % CI)."""
+    from .formatting import format_interval, format_number
+
+    width = max(len(m) for m in gains["metric"]) + 2
+    lines = []
+    for s, rows in gains.groupby("strategy", sort=False):
+        lines.append(f"\n{s} − {rows['baseline'].iloc[0]} in {labels[0]} → in {labels[1]}, "
+                     f"and the change, paired by replication (share of the difference kept):")
+        lines += [f"  {r.metric.ljust(width)}{format_number(r.gain_a, signed=True):>14} → "
+                  f"{format_number(r.gain_b, signed=True)}  change "
+                  f"{format_number(r.mean, signed=True)} "
+                  f"{format_interval(r.ci_low, r.ci_high, signed=True)}"
+                  + ("" if np.isnan(r.kept) else f"  ({r.kept:.0%} kept)")
+                  for r in rows.itertuples()]
+    return "\n".join(lines)
+
+
 def format_ladder(steps) -> str:
     """An attribution ladder as text: per metric, what each step adds over the step before
     (paired by replication, 95 % CI) and its share of the whole gap.
@@ -360,8 +379,11 @@ def cmd_compare(args) -> int:
         print()
         print(format_comparison(mine, pair, bridge(equity, pair, top=BRIDGE_TOP),
                                 paid[paid["strategy"] == pair[1]]))
-    print(f"results: {result.path}/ (comparison.csv, bridge.csv, payback.csv; each file's "
-          f"own results and report in {result.path}/{result.labels[0]}/ and "
+    if not result.gains.empty:
+        print(format_gain_changes(result.gains, result.labels))
+    gains = "" if result.gains.empty else ", gains.csv"
+    print(f"results: {result.path}/ (comparison.csv, bridge.csv, payback.csv{gains}; each "
+          f"file's own results and report in {result.path}/{result.labels[0]}/ and "
           f"{result.path}/{result.labels[1]}/)")
     return 0
 

@@ -10,6 +10,7 @@ are and how many random numbers a month draws: :data:`PEOPLE_KEYS`.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -19,7 +20,7 @@ from .errors import OptionError
 from .experiment import ExperimentResult, monte_carlo
 from .outcomes import compared
 from .scenario import Scenario
-from .statistics import bridge, comparison, payback
+from .statistics import bridge, comparison, payback, t_interval
 
 PEOPLE_KEYS = ("simulation.seed", "simulation.warmup_months", "simulation.horizon_months",
                "market.population",
@@ -59,6 +60,8 @@ class CrossComparison:
     ``"B:strategy"`` against ``"A:strategy"`` (labels as in :attr:`labels`)."""
     bridge: pd.DataFrame = field(default_factory=pd.DataFrame)
     payback: pd.DataFrame = field(default_factory=pd.DataFrame)
+    gains: pd.DataFrame = field(default_factory=pd.DataFrame)
+    """With two strategies or more: :func:`gain_changes`."""
 
     @property
     def failures(self) -> dict[str, str]:
@@ -72,6 +75,38 @@ class CrossComparison:
             df = pd.read_parquet(result.path / f"{name}.parquet")
             frames.append(df.assign(strategy=label + ":" + df["strategy"].astype(str)))
         return pd.concat(frames, ignore_index=True)
+
+
+GAIN_COLUMNS = ["strategy", "baseline", "metric", "gain_a", "gain_b", "mean", "ci_low",
+                "ci_high", "n", "kept"]
+
+
+def gain_changes(summaries: pd.DataFrame, labels: tuple[str, str], strategies: list[str],
+                 metrics: dict[str, int]) -> pd.DataFrame:
+    """How each strategy's gain over the first of ``strategies`` changes from file A to
+    file B: does an advantage survive the change in the market?
+
+    ``summaries`` holds both files' runs, strategies named ``label:strategy``. For each
+    strategy after the first and each metric, one row: ``gain_a`` and ``gain_b``, the mean
+    paired difference of the strategy over the first in A and in B; the change of that
+    difference from A to B, replication by replication (``mean``, 95 % Student-t
+    ``ci_low`` and ``ci_high``, in the metric's unit; ``n`` replications); and ``kept``,
+    gain_b / gain_a (nan where gain_a is 0).
+    """
+    by = {(label, s): summaries[summaries["strategy"] == f"{label}:{s}"]
+          .set_index("replication").sort_index()
+          for label in labels for s in strategies}
+    baseline, rows = strategies[0], []
+    for s in strategies[1:]:
+        for metric in metrics:
+            gain = [by[label, s][metric].sub(by[label, baseline][metric]) for label in labels]
+            change = gain[1].sub(gain[0]).dropna()
+            mean, low, high = t_interval(change.to_numpy())
+            a, b = float(gain[0].mean()), float(gain[1].mean())
+            rows.append({"strategy": s, "baseline": baseline, "metric": metric, "gain_a": a,
+                         "gain_b": b, "mean": mean, "ci_low": low, "ci_high": high,
+                         "n": len(change), "kept": b / a if a else math.nan})
+    return pd.DataFrame(rows, columns=GAIN_COLUMNS)
 
 
 def compare_scenarios(a: Scenario, b: Scenario, labels: tuple[str, str], out: str | Path,
@@ -88,7 +123,8 @@ def compare_scenarios(a: Scenario, b: Scenario, labels: tuple[str, str], out: st
         a, b: The scenarios; ``b`` is compared against ``a``.
         labels: Short names of the two (their file names), used in the tables.
         out: Folder holding one results folder per scenario (``out/<label>``) and the
-            cross comparison (``comparison.csv``, ``bridge.csv``, ``payback.csv``).
+            cross comparison (``comparison.csv``, ``bridge.csv``, ``payback.csv``; with
+            two strategies or more, ``gains.csv``: :func:`gain_changes`).
         strategies: Strategies to compare (default: those both files compare, in ``a``'s
             order).
         replications, seed: As for :func:`sim.experiment.monte_carlo` (default: ``a``'s).
@@ -135,6 +171,9 @@ def compare_scenarios(a: Scenario, b: Scenario, labels: tuple[str, str], out: st
     cross.bridge = pd.concat([bridge(tagged["equity"], p) for p in pairs], ignore_index=True)
     cross.payback = pd.concat([payback(tagged["monthly"], p)[1] for p in pairs],
                               ignore_index=True)
+    if len(strategies) > 1:
+        cross.gains = gain_changes(tagged["summaries"], labels, strategies, metrics)
+        cross.gains.to_csv(out / "gains.csv", index=False)
     cross.comparison.to_csv(out / "comparison.csv", index=False)
     cross.bridge.to_csv(out / "bridge.csv", index=False)
     cross.payback.to_csv(out / "payback.csv", index=False)

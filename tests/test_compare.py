@@ -78,6 +78,33 @@ def test_two_copies_of_a_file_differ_by_exactly_nothing(tmp_path):
     assert set(diffs["strategy"]) == {"b:gsp", "b:segmented"}
     assert (diffs["mean"] == 0).all() and (diffs["ci_low"] == 0).all()
     assert (diffs["ci_high"] == 0).all()
+    # Segmented's gain over gsp is the same in both copies: kept whole, changed by nothing.
+    gains = result.gains
+    assert set(gains["strategy"]) == {"segmented"} and (gains["baseline"] == "gsp").all()
+    assert (gains["mean"] == 0).all() and (gains["ci_low"] == 0).all()
+    assert (gains["kept"].dropna() == 1).all()
+
+
+def test_the_change_of_a_gain_across_files_is_the_difference_of_each_files_gain(tmp_path):
+    """A what-if that cuts the firm's campaign budget in both strategies: each file's
+    gain of segmented over gsp is the paired difference its own comparison reports, and
+    the change is their difference, replication by replication."""
+    base = _small()
+    lean = base.override({f"strategies.{s}.budgets.development": 0 for s in ("gsp",
+                                                                             "segmented")})
+    result = compare_scenarios(base, lean, ("base", "lean"), tmp_path, replications=3,
+                               workers=1)
+    gains = result.gains.set_index("metric")
+    for label, column in (("base", "gain_a"), ("lean", "gain_b")):
+        own = pd.read_csv(tmp_path / label / "comparison.csv")
+        own = own[own["kind"] == "paired_difference"].set_index("metric")["mean"]
+        np.testing.assert_allclose(gains[column], own[gains.index], rtol=1e-12)
+    np.testing.assert_allclose(gains["mean"], gains["gain_b"] - gains["gain_a"], rtol=1e-9,
+                               atol=1e-9)
+    np.testing.assert_allclose(gains["kept"], gains["gain_b"] / gains["gain_a"])
+    assert (gains["n"] == 3).all() and (gains["ci_low"] <= gains["ci_high"]).all()
+    assert gains.loc["customer_equity", "mean"] != 0   # the cut matters to the gain
+    assert (tmp_path / "gains.csv").exists()
 
 
 def test_a_market_what_if_is_paired_with_the_same_people(tmp_path):

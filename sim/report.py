@@ -191,9 +191,7 @@ def write_charts(results_dir: Path, point: int = 0) -> dict[str, Path]:
         ValueError: if the folder has no runs for ``point``.
     """
     import matplotlib
-
-    matplotlib.use("Agg")  # files only: never a display, whatever the environment says
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: the caller's backend and figures stay
 
     results_dir = Path(results_dir)
     manifest = json.loads((results_dir / "manifest.json").read_text(encoding="utf-8"))
@@ -227,13 +225,11 @@ def write_charts(results_dir: Path, point: int = 0) -> dict[str, Path]:
     with matplotlib.rc_context({"text.parse_math": False}):
         for name in CHARTS:
             rows, columns = grid.get(name, (1, 1))
-            fig, axes = plt.subplots(rows, columns, sharey=name != "equity_bridge",
-                                     figsize=(max(8.0, 4.5 * columns), 4.8 * rows),
-                                     squeeze=False, layout="constrained")
+            fig = Figure(figsize=(max(8.0, 4.5 * columns), 4.8 * rows), layout="constrained")
+            axes = fig.subplots(rows, columns, sharey=name != "equity_bridge", squeeze=False)
             draw[name](axes)
             paths[name] = out_dir / f"{name}{suffix}.png"
             fig.savefig(paths[name], dpi=110)
-            plt.close(fig)
     return paths
 
 

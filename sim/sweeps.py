@@ -452,28 +452,22 @@ def write_charts(out: Path, found: Design, means: pd.DataFrame, sensitivity: pd.
     Returns:
         Chart name → PNG path.
     """
-    import matplotlib
-
-    matplotlib.use("Agg")  # files only: never a display, whatever the environment says
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: the caller's backend and figures stay
 
     folder = out / "charts"
     folder.mkdir(parents=True, exist_ok=True)
     paths = {}
     names = found.problem["names"]
     if found.kind == "grid" and len(names) == 2:
-        fig, ax = plt.subplots(figsize=(7.5, 5.5), layout="constrained")
-        _heatmap(ax, means, names, described, difference)
+        fig = Figure(figsize=(7.5, 5.5), layout="constrained")
+        _heatmap(fig.subplots(), means, names, described, difference)
         paths["sweep_heatmap"] = folder / "sweep_heatmap.png"
         fig.savefig(paths["sweep_heatmap"], dpi=110)
-        plt.close(fig)
     if sensitivity["value"].notna().any():
-        fig, ax = plt.subplots(figsize=(max(6.0, 1.6 * len(names) + 3), 4.5),
-                               layout="constrained")
-        _bars(ax, sensitivity, names, noise, described)
+        fig = Figure(figsize=(max(6.0, 1.6 * len(names) + 3), 4.5), layout="constrained")
+        _bars(fig.subplots(), sensitivity, names, noise, described)
         paths["sweep_indices"] = folder / "sweep_indices.png"
         fig.savefig(paths["sweep_indices"], dpi=110)
-        plt.close(fig)
     return paths
 
 

@@ -498,10 +498,7 @@ def all_checks(scale: float = 1.0) -> list[Check]:
 # ------------------------------------------------------------------ report
 def write_report(checks: list[Check], folder: Path) -> Path:
     """Write ``folder/validation.md`` with the table of checks and one plot per check."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
+    from matplotlib.figure import Figure  # not pyplot: the caller's backend and figures stay
 
     images = folder / "validation"
     images.mkdir(parents=True, exist_ok=True)
@@ -522,7 +519,8 @@ def write_report(checks: list[Check], folder: Path) -> Path:
     for c in checks:
         if not len(c.x):
             continue
-        fig, ax = plt.subplots(figsize=(6.4, 3.6))
+        fig = Figure(figsize=(6.4, 3.6))
+        ax = fig.subplots()
         ax.plot(c.x, c.reference_curve, color="black", lw=1.5, label="closed form")
         ax.plot(c.x, c.simulated_curve, "o", ms=3, color="tab:orange", label="simulated")
         ax.set(xlabel=c.xlabel, ylabel=c.ylabel, title=c.name)
@@ -531,7 +529,6 @@ def write_report(checks: list[Check], folder: Path) -> Path:
         fig.tight_layout()
         path = images / (re.sub(r"[^a-z0-9]+", "_", c.name.lower()).strip("_") + ".png")
         fig.savefig(path, dpi=110)
-        plt.close(fig)
         lines += [f"![{c.name}](validation/{path.name})", ""]
     out = folder / "validation.md"
     out.write_text("\n".join(lines), encoding="utf-8")

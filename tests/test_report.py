@@ -444,3 +444,21 @@ def test_importing_the_module_does_not_import_pyplot():
     out = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
                          text=True, check=True)
     assert out.stdout.strip() == "False"
+
+
+def test_drawing_charts_leaves_the_callers_matplotlib_alone(results, tmp_path):
+    """Charts are drawn to files without pyplot: a notebook that writes a report keeps its
+    own backend and open figures, so its later charts still show."""
+    import matplotlib
+    import matplotlib.pyplot as plt
+
+    before = matplotlib.get_backend()
+    matplotlib.use("pdf")   # any backend other than the one charts are written with
+    try:
+        figure = plt.figure()
+        write_charts(results)
+        assert matplotlib.get_backend() == "pdf"
+        assert plt.get_fignums() == [figure.number]
+    finally:
+        plt.close("all")
+        matplotlib.use(before)

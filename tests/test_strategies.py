@@ -215,11 +215,11 @@ def test_needs_contrast_scales_differences_between_segments(base):
 
 
 def test_the_notebooks_lesson_one_lever_at_a_time():
-    """The teaching claim, exactly as the notebook states it for the headline market: needs
-    alike alone, or poor data alone, takes away the gain (each falls by more than 4 standard
-    errors of the difference of paired means); both together make segmentation lose (the
-    95 % interval of the paired gain, Student t with 9 degrees of freedom, lies below 0).
-    10 replications each at full size."""
+    """The teaching claim of notebook 03 (when segmentation does not pay), at full size in
+    the headline market: needs alike alone, or poor data alone, takes away the gain (each
+    falls by more than 4 standard errors of the difference of paired means); both together,
+    the notebook's first exercise, make segmentation lose (the 95 % interval of the paired
+    gain, Student t with 9 degrees of freedom, lies below 0). 10 replications each."""
     headline = sim.load_scenario(Path(__file__).resolve().parents[1] / "scenarios"
                                  / "gsp_vs_segmented.yaml")
     written, se_written = _equity_gain(headline, replications=10)

@@ -43,8 +43,8 @@ from .codes import (
     TIER_B,
     TIER_C,
     TIERS,
-    flat_index,
     is_active,
+    lookup,
     months_since,
 )
 from .population import CustomerState
@@ -566,7 +566,7 @@ def tier_of_cells(plan: Plan, customers: np.ndarray) -> np.ndarray:
 def assign_tiers(state: CustomerState, active: np.ndarray, cell_tier: np.ndarray) -> None:
     """Write each customer's code from ``cell_tier`` (see :func:`tier_of_cells`) into
     ``state.tier``; C for non-customers (``active`` false)."""
-    code = cell_tier.ravel().take(flat_index((state.label, state.products), cell_tier.shape))
+    code = lookup(cell_tier, state.label, state.products)
     state.tier[:] = select(active, code, np.int8(TIER_C))
 
 

@@ -11,7 +11,7 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .codes import ACTIVE_STAGES, STAGES, flat_index
+from .codes import ACTIVE_STAGES, STAGES, lookup
 from .scenario import Scenario, monthly_rate
 
 
@@ -93,7 +93,7 @@ def by_holding(table: np.ndarray, holding: np.ndarray, products: np.ndarray) -> 
     """Per person, the entry of an (S, P, K+1) table (revenue, delivery cost, margin) at
     their holding (``CustomerState.holding``) and products held; 0 for non-customers, who
     hold no products."""
-    return table.ravel().take(flat_index((holding, products), (0, table.shape[2])))
+    return lookup(table.reshape(-1, table.shape[2]), holding, products)
 
 
 def with_competitor(tables: Tables, competitor_utility: np.ndarray) -> Tables:

@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codes import lookup
+
 THETA_MAX = 1.0 - 1e-12
 """θ is capped just below 1 so that log(1 − θ) stays finite."""
 LOG_M_MAX = 80.0
@@ -41,7 +43,7 @@ def log_multiplier(satisfaction: np.ndarray, stage_log_multiplier: np.ndarray,
     effects = np.asarray(programme_effects, dtype=float)
     if (effects > 0.0).any():
         cut = np.log1p(-np.minimum(effects, THETA_MAX)).astype(real)
-        log_m = log_m + cut.take(programme)
+        log_m = log_m + lookup(cut, programme)
     return log_m
 
 

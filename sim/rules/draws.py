@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codes import lookup
+
 _BELOW_ONE = np.nextafter(1.0, 0.0)
 
 
@@ -32,7 +34,7 @@ def choose(cdf: np.ndarray, group: np.ndarray, u: np.ndarray) -> np.ndarray:
     group g (``cdf`` (groups, options), cumulative choice probabilities ending at 1)."""
     choice = np.zeros(len(group), dtype=np.int8)
     for c in range(cdf.shape[1] - 1):
-        choice += u >= cdf[:, c].take(group)
+        choice += u >= lookup(cdf[:, c], group)
     return choice
 
 
@@ -42,9 +44,8 @@ def within_choice(u: np.ndarray, cdf: np.ndarray, group: np.ndarray,
     share, rescaled to [0, 1): uniform again given the choice, so the uniform that made it
     also decides what follows (whether a contact is answered in time, whether an offer
     sells)."""
-    edges = np.concatenate((np.zeros((len(cdf), 1)), cdf), axis=1).ravel()
-    cell = group.astype(np.intp) * (cdf.shape[1] + 1) + choice
-    lo, hi = edges.take(cell), edges.take(cell + 1)
+    edges = np.concatenate((np.zeros((len(cdf), 1)), cdf), axis=1)
+    lo, hi = lookup(edges, group, choice), lookup(edges, group, choice + 1)
     # Below 1: rounding must not put a uniform beyond a probability of 1 (a self-service
     # contact always answered).
     return np.minimum((u - lo) / np.maximum(hi - lo, np.finfo(float).tiny), _BELOW_ONE)

@@ -216,7 +216,7 @@ def retain(ctx: Context, rows: slice | np.ndarray) -> None:
     """Reach the customers the firm targets with the retention programme, and enrol the
     rest of those its lifecycle programmes serve (by their stage in its records)."""
     st, m, plan = ctx.state, ctx.month, ctx.plan
-    reach = m.decisions.retention_reach.reshape(-1, len(plan.offer))   # (cells, L)
+    reach = draws.threshold(m.decisions.retention_reach).reshape(-1, len(plan.offer))  # (cells, L)
     retained = retention.in_programme(lookup(reach, st.score_cell[rows], st.label[rows]),
                                       m.active[rows], m.u["retention"][rows])
     if not plan.programme_of.any():
@@ -405,9 +405,11 @@ def _start(ctx: Context, rows: slice | np.ndarray, starts: np.ndarray, event: in
 def acquire(ctx: Context, rows: slice | np.ndarray) -> None:
     """Turn prospects into customers (Bass p, paid reach, word of mouth)."""
     st, m = ctx.state, ctx.month
-    prob = (_by_segment_label(m.adoption, st.segment[rows], st.label[rows])
-            * (st.stage[rows] == PROSPECT))
-    _start(ctx, rows, acquisition.adopts(prob, m.u["acquisition"][rows]), ACQUIRED)
+    # Everyone is compared with their cell's probability and the prospects kept: cheaper
+    # than zeroing the others' probabilities first, with the same outcome.
+    prob = _by_segment_label(draws.threshold(m.adoption), st.segment[rows], st.label[rows])
+    _start(ctx, rows, acquisition.adopts(prob, m.u["acquisition"][rows])
+           & (st.stage[rows] == PROSPECT), ACQUIRED)
 
 
 def win_back(ctx: Context, rows: slice | np.ndarray) -> None:

@@ -85,7 +85,8 @@ class Month:
     adopter_share: float = 0.0
     # (development groups, stages, C+1), see development_table
     development: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
-    programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, progs)
+    # (2, T, progs) by customer at the month's start, see programme_cost_table
+    programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
     # With cross-sell offers: per label, the cumulative probability of each campaign cell
     # (sim.learning) and the arm (place in Plan.cross_sell) each cell offers.
     offer_cdf: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (L, cells)
@@ -171,13 +172,15 @@ def development_table(ctx: Context) -> np.ndarray:
 
 
 def programme_cost_table(ctx: Context) -> np.ndarray:
-    """This month's programme costs a current customer causes, by (value tier, programme
-    code): the development campaign's cost per customer of the tier, plus the month in
-    the programme (see :attr:`sim.strategies.Plan.programme_cost`)."""
+    """This month's programme costs a person causes, by (customer at the month's start,
+    value tier, programme code): none for someone who was not a customer; for a customer,
+    the development campaign's cost per customer of the tier, plus the month in the
+    programme (see :attr:`sim.strategies.Plan.programme_cost`)."""
     per_month = ctx.plan.programme_cost.copy()
     # Retention is paid per customer reached, at the market's price of a contact.
     per_month[RETENTION] += ctx.scenario.economics.cost_per_retention
-    return ctx.month.decisions.development_cost[:, None] + per_month[None, :]
+    cost = ctx.month.decisions.development_cost[:, None] + per_month[None, :]
+    return np.stack((np.zeros_like(cost), cost))
 
 
 def contribution_table(scenario: Scenario, tables: Tables) -> np.ndarray:
@@ -466,10 +469,13 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
     active = is_active(st.stage[rows])
     contribution = lookup(ctx.contribution, st.holding[rows], st.products[rows],
                           st.contact[rows])
-    programmes = lookup(m.programme_cost, st.tier[rows], st.programme[rows])
+    # Whether the row was a customer at the month's start is the table's first code:
+    # cheaper than multiplying every row's cost by it, with the same numbers.
+    programmes = lookup(m.programme_cost, m.active[rows], st.tier[rows], st.programme[rows])
     if ctx.plan.steering is not None and ctx.plan.steering.incentive > 0:
+        # Only customers contact the firm, so only they have steered contacts.
         programmes = programmes + ctx.plan.steering.incentive * (st.steered[rows] > 0)
-    st.value[rows] += (contribution - programmes * m.active[rows]) * m.discount
+    st.value[rows] += (contribution - programmes) * m.discount
     st.tenure[rows] += active
     st.customer_months[rows] += active
     st.months_in_stage[rows] += active | m.active[rows]

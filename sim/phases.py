@@ -236,13 +236,14 @@ def contact(ctx: Context, rows: slice | np.ndarray) -> None:
     """Decide who contacts the firm this month and through which channel; note, for
     serve, where their uniform fell within the channel's share."""
     st, t, m = ctx.state, ctx.tables, ctx.month
-    seg = st.segment[rows]
-    rate, u = lookup(t.contact_rate, seg), m.u["contact"][rows]
+    seg, u = st.segment[rows], m.u["contact"][rows]
+    made = np.flatnonzero(service.contacts(lookup(draws.threshold(t.contact_rate), seg),
+                                           m.active[rows], u))
+    pos = _positions(rows, made)
     # The channel, and whether answered in time, from the same uniform rescaled, only for
     # the few who contact.
-    made = np.flatnonzero(service.contacts(rate, m.active[rows], u))
-    pos = _positions(rows, made)
-    seg, v = seg[made], draws.rescaled(u[made], rate[made])
+    seg = seg[made]
+    v = draws.rescaled(u[made], lookup(t.contact_rate, seg))
     channel = draws.choose(t.channel_cdf, seg, v)
     st.channel[pos] = channel
     m.u["service"][pos] = draws.within_choice(v, t.channel_cdf, seg, channel)

@@ -54,12 +54,9 @@ def within_choice(u: np.ndarray, cdf: np.ndarray, group: np.ndarray,
     share, rescaled to [0, 1): uniform again given the choice, so the uniform that made it
     also decides what follows (whether a contact is answered in time, whether an offer
     sells)."""
-    # Each option's lower edge and width, tabulated before they are looked up per row.
-    edges = np.concatenate((np.zeros((len(cdf), 1)), cdf), axis=1)
-    lo = edges[:, :-1]
-    width = np.maximum(edges[:, 1:] - lo, np.finfo(float).tiny)
+    edges = np.concatenate((np.zeros((len(cdf), 1)), cdf), axis=1).ravel()
+    cell = group.astype(np.intp) * (cdf.shape[1] + 1) + choice
+    lo, hi = edges.take(cell), edges.take(cell + 1)
     # Below 1: rounding must not put a uniform beyond a probability of 1 (a self-service
-    # contact always answered). np.clip rather than np.minimum against a scalar: a vector
-    # loop.
-    return np.clip((u - lookup(lo, group, choice)) / lookup(width, group, choice), -np.inf,
-                   _BELOW_ONE)
+    # contact always answered).
+    return np.minimum((u - lo) / np.maximum(hi - lo, np.finfo(float).tiny), _BELOW_ONE)

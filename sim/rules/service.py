@@ -15,7 +15,7 @@ import math
 
 import numpy as np
 
-from ..codes import NO_CONTACT, lookup
+from ..codes import NO_CONTACT
 from .blend import select
 
 
@@ -171,7 +171,9 @@ def served_in_time(channel: np.ndarray, pool: np.ndarray, level: np.ndarray,
         level: (C, pools) service level of each channel's pool (1 for self-service).
         u: Uniforms in [0, 1).
     """
-    return (channel >= 0) & (u < lookup(level, np.maximum(channel, 0), pool))
+    n_pools = level.shape[1]
+    cell = np.maximum(channel, 0).astype(np.intp) * n_pools + pool
+    return (channel >= 0) & (u < level.ravel().take(cell))
 
 
 def contact_utility(channel: np.ndarray, served: np.ndarray, quality: np.ndarray,

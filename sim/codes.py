@@ -59,12 +59,15 @@ def is_active(stage: np.ndarray) -> np.ndarray:
     return (stage.view(np.uint8) - np.uint8(ACQUISITION)) <= np.uint8(DECLINE - ACQUISITION)
 
 
+_INT16_MAX = int(np.iinfo(np.int16).max)
+
+
 def flat_index(codes: tuple[np.ndarray, ...], sizes: tuple[int, ...]) -> np.ndarray:
     """Row-major index of each row's tuple of ``codes`` (each in range) into a table of
     shape ``sizes``, computed in place in int16 where every index of the table fits, else
     in int32: each step costs about half of the next wider type's, and ``take`` accepts
     the result."""
-    dtype = np.int16 if math.prod(sizes) <= np.iinfo(np.int16).max else np.int32
+    dtype = np.int16 if math.prod(sizes) <= _INT16_MAX else np.int32
     index = codes[0].astype(dtype)
     for code, size in zip(codes[1:], sizes[1:], strict=True):
         index *= size

@@ -264,6 +264,7 @@ class CVMModel(mesa.Model):
             ctx.month.offer_cdf, ctx.month.offer_arm = self.firm.campaign_cells(t)
         ctx.month.development = phases.development_table(ctx)
         ctx.month.programme_cost = phases.programme_cost_table(ctx)
+        ctx.month.retention = phases.retention_table(ctx)
         return groups
 
     def _improve_data(self, t: int) -> None:

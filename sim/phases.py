@@ -91,7 +91,9 @@ class Month:
     # (sim.learning) and the arm (place in Plan.cross_sell) each cell offers.
     offer_cdf: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (L, cells)
     offer_arm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
-    adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, L)
+    # Thresholds (sim.rules.draws.threshold): see adoption_table and retention_table.
+    adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
+    retention: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (cells, L)
     return_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
     products_sold: int = 0              # further products bought so far this month (agents)
 
@@ -132,12 +134,21 @@ def experience_table(scenario: Scenario, tables: Tables, forced: bool = False) -
 
 
 def adoption_table(ctx: Context) -> np.ndarray:
-    """This month's adoption probability of a prospect, by (segment, label)."""
+    """This month's adoption probability of a prospect, by (segment, label), rounded up to
+    single precision: what the acquisition uniforms meet (see
+    :func:`sim.rules.draws.threshold`)."""
     t, m, plan = ctx.tables, ctx.month, ctx.plan
-    return acquisition.probability(
+    return draws.threshold(acquisition.probability(
         t.innovation[:, None], m.decisions.acquisition_reach[None, :],
         ctx.scenario.behaviour.acquisition_response, t.word_of_mouth[:, None],
-        m.adopter_share, plan.pull, True)
+        m.adopter_share, plan.pull, True))
+
+
+def retention_table(ctx: Context) -> np.ndarray:
+    """This month's probability that the retention programme reaches a customer, by
+    (score cell, label), rounded up to single precision: what the retention uniforms meet
+    (see :func:`sim.rules.draws.threshold`)."""
+    return draws.threshold(ctx.month.decisions.retention_reach).reshape(-1, len(ctx.plan.offer))
 
 
 def return_table(ctx: Context) -> np.ndarray:
@@ -219,8 +230,7 @@ def retain(ctx: Context, rows: slice | np.ndarray) -> None:
     """Reach the customers the firm targets with the retention programme, and enrol the
     rest of those its lifecycle programmes serve (by their stage in its records)."""
     st, m, plan = ctx.state, ctx.month, ctx.plan
-    reach = draws.threshold(m.decisions.retention_reach).reshape(-1, len(plan.offer))  # (cells, L)
-    retained = retention.in_programme(lookup(reach, st.score_cell[rows], st.label[rows]),
+    retained = retention.in_programme(lookup(m.retention, st.score_cell[rows], st.label[rows]),
                                       m.active[rows], m.u["retention"][rows])
     if not plan.programme_of.any():
         st.programme[rows] = retained
@@ -237,8 +247,7 @@ def contact(ctx: Context, rows: slice | np.ndarray) -> None:
     serve, where their uniform fell within the channel's share."""
     st, t, m = ctx.state, ctx.tables, ctx.month
     seg, u = st.segment[rows], m.u["contact"][rows]
-    made = np.flatnonzero(service.contacts(lookup(draws.threshold(t.contact_rate), seg),
-                                           m.active[rows], u))
+    made = np.flatnonzero(service.contacts(lookup(t.contact_threshold, seg), m.active[rows], u))
     pos = _positions(rows, made)
     # The channel, and whether answered in time, from the same uniform rescaled, only for
     # the few who contact.
@@ -412,7 +421,7 @@ def acquire(ctx: Context, rows: slice | np.ndarray) -> None:
     st, m = ctx.state, ctx.month
     # Everyone is compared with their cell's probability and the prospects kept: cheaper
     # than zeroing the others' probabilities first, with the same outcome.
-    prob = _by_segment_label(draws.threshold(m.adoption), st.segment[rows], st.label[rows])
+    prob = _by_segment_label(m.adoption, st.segment[rows], st.label[rows])
     _start(ctx, rows, acquisition.adopts(prob, m.u["acquisition"][rows])
            & (st.stage[rows] == PROSPECT), ACQUIRED)
 

@@ -1,8 +1,11 @@
 """The integer codes everything else shares: lifecycle stages, value tiers, contact states,
-events and month stamps. No imports beyond NumPy, so any layer may use them.
+events and month stamps. No imports beyond the standard library and NumPy, so any layer may
+use them.
 """
 
 from __future__ import annotations
+
+import math
 
 import numpy as np
 
@@ -56,12 +59,30 @@ def is_active(stage: np.ndarray) -> np.ndarray:
     return (stage.view(np.uint8) - np.uint8(ACQUISITION)) <= np.uint8(DECLINE - ACQUISITION)
 
 
+_INT16_MAX = int(np.iinfo(np.int16).max)
+
+
 def flat_index(codes: tuple[np.ndarray, ...], sizes: tuple[int, ...]) -> np.ndarray:
-    """Row-major index of each row's tuple of ``codes`` into a table of shape ``sizes``
-    (the first size is not needed), computed in place in 32-bit integers: a third of the
-    time of the same arithmetic in intp, and ``take`` accepts the result."""
-    index = codes[0].astype(np.int32)
+    """Row-major index of each row's tuple of ``codes`` (each in range) into a table of
+    shape ``sizes``, computed in place in int16 where every index of the table fits, else
+    in int32: each step costs about half of the next wider type's, and ``take`` accepts
+    the result."""
+    dtype = np.int16 if math.prod(sizes) <= _INT16_MAX else np.int32
+    index = codes[0].astype(dtype)
     for code, size in zip(codes[1:], sizes[1:], strict=True):
         index *= size
         index += code
     return index
+
+
+def lookup(table: np.ndarray, *codes: np.ndarray) -> np.ndarray:
+    """``table[code_0, code_1, ...]`` at each row's codes, one per axis of ``table``; each
+    code in range (a single code may also be negative, counting from the end).
+
+    ``take`` in wrap mode: for codes in range it reads what the default raise mode reads,
+    in about two thirds of the time (a gather is the dearest step of most phases). A code
+    out of range would wrap round rather than raise; the engine's codes are in range by
+    construction."""
+    if table.ndim == 1:
+        return table.take(codes[0], mode="wrap")
+    return table.ravel().take(flat_index(codes, table.shape), mode="wrap")

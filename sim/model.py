@@ -61,6 +61,7 @@ from .codes import (
     STAGES,
     TIERS,
     WON_BACK,
+    flat_index,
     is_active,
 )
 from .outcomes import MARKET_SHARE
@@ -263,6 +264,7 @@ class CVMModel(mesa.Model):
             ctx.month.offer_cdf, ctx.month.offer_arm = self.firm.campaign_cells(t)
         ctx.month.development = phases.development_table(ctx)
         ctx.month.programme_cost = phases.programme_cost_table(ctx)
+        ctx.month.retention = phases.retention_table(ctx)
         return groups
 
     def _improve_data(self, t: int) -> None:
@@ -365,15 +367,11 @@ class CVMModel(mesa.Model):
         """(T, S, P, K+1) customers at the month's end by value tier and holding (segment,
         proposition, products held): what the month's revenue and delivery costs follow."""
         st, tables = self.ctx.state, self.ctx.tables
-        n_tier, size = len(TIERS), tables.revenue.size
-        n_k = tables.revenue.shape[2]
-        key = st.holding.astype(np.int32)
-        key *= n_k
-        key += st.products
-        key += st.tier * np.int32(size)
+        n_tier, (n_seg, n_prop, n_k) = len(TIERS), tables.revenue.shape
+        n_bins = n_tier * tables.revenue.size
+        key = flat_index((st.tier, st.holding, st.products), (n_tier, n_seg * n_prop, n_k))
         # Non-customers go to one bin past the customers'.
-        counts = np.bincount(select(is_active(st.stage), key, n_tier * size),
-                             minlength=n_tier * size + 1)
+        counts = np.bincount(select(is_active(st.stage), key, n_bins), minlength=n_bins + 1)
         return counts[:-1].reshape(n_tier, *tables.revenue.shape) * self.weight
 
     def _market_shares(self, holdings: np.ndarray) -> np.ndarray:

@@ -27,8 +27,8 @@ from .codes import (
     PROSPECT,
     RETENTION,
     WON_BACK,
-    flat_index,
     is_active,
+    lookup,
     months_since,
 )
 from .population import CustomerState, holding_index, label_segments, new_theta
@@ -85,12 +85,15 @@ class Month:
     adopter_share: float = 0.0
     # (development groups, stages, C+1), see development_table
     development: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
-    programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (T, progs)
+    # (2, T, progs) by customer at the month's start, see programme_cost_table
+    programme_cost: np.ndarray = field(default_factory=lambda: np.zeros((0, 0, 0)))
     # With cross-sell offers: per label, the cumulative probability of each campaign cell
     # (sim.learning) and the arm (place in Plan.cross_sell) each cell offers.
     offer_cdf: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (L, cells)
     offer_arm: np.ndarray = field(default_factory=lambda: np.zeros((0, 0), dtype=np.int8))
-    adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (S, L)
+    # Thresholds (sim.rules.draws.threshold): see adoption_table and retention_table.
+    adoption: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
+    retention: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))  # (cells, L)
     return_: np.ndarray = field(default_factory=lambda: np.zeros((0, 0)))   # (S, L)
     products_sold: int = 0              # further products bought so far this month (agents)
 
@@ -131,12 +134,21 @@ def experience_table(scenario: Scenario, tables: Tables, forced: bool = False) -
 
 
 def adoption_table(ctx: Context) -> np.ndarray:
-    """This month's adoption probability of a prospect, by (segment, label)."""
+    """This month's adoption probability of a prospect, by (segment, label), rounded up to
+    single precision: what the acquisition uniforms meet (see
+    :func:`sim.rules.draws.threshold`)."""
     t, m, plan = ctx.tables, ctx.month, ctx.plan
-    return acquisition.probability(
+    return draws.threshold(acquisition.probability(
         t.innovation[:, None], m.decisions.acquisition_reach[None, :],
         ctx.scenario.behaviour.acquisition_response, t.word_of_mouth[:, None],
-        m.adopter_share, plan.pull, True)
+        m.adopter_share, plan.pull, True))
+
+
+def retention_table(ctx: Context) -> np.ndarray:
+    """This month's probability that the retention programme reaches a customer, by
+    (score cell, label), rounded up to single precision: what the retention uniforms meet
+    (see :func:`sim.rules.draws.threshold`)."""
+    return draws.threshold(ctx.month.decisions.retention_reach).reshape(-1, len(ctx.plan.offer))
 
 
 def return_table(ctx: Context) -> np.ndarray:
@@ -171,13 +183,15 @@ def development_table(ctx: Context) -> np.ndarray:
 
 
 def programme_cost_table(ctx: Context) -> np.ndarray:
-    """This month's programme costs a current customer causes, by (value tier, programme
-    code): the development campaign's cost per customer of the tier, plus the month in
-    the programme (see :attr:`sim.strategies.Plan.programme_cost`)."""
+    """This month's programme costs a person causes, by (customer at the month's start,
+    value tier, programme code): none for someone who was not a customer; for a customer,
+    the development campaign's cost per customer of the tier, plus the month in the
+    programme (see :attr:`sim.strategies.Plan.programme_cost`)."""
     per_month = ctx.plan.programme_cost.copy()
     # Retention is paid per customer reached, at the market's price of a contact.
     per_month[RETENTION] += ctx.scenario.economics.cost_per_retention
-    return ctx.month.decisions.development_cost[:, None] + per_month[None, :]
+    cost = ctx.month.decisions.development_cost[:, None] + per_month[None, :]
+    return np.stack((np.zeros_like(cost), cost))
 
 
 def contribution_table(scenario: Scenario, tables: Tables) -> np.ndarray:
@@ -189,7 +203,7 @@ def contribution_table(scenario: Scenario, tables: Tables) -> np.ndarray:
 
 
 def _by_segment_label(table: np.ndarray, segment: np.ndarray, label: np.ndarray) -> np.ndarray:
-    return table.ravel().take(flat_index((segment, label), table.shape))
+    return lookup(table, segment, label)
 
 
 def _positions(rows: slice | np.ndarray, which: np.ndarray) -> np.ndarray:
@@ -216,9 +230,8 @@ def retain(ctx: Context, rows: slice | np.ndarray) -> None:
     """Reach the customers the firm targets with the retention programme, and enrol the
     rest of those its lifecycle programmes serve (by their stage in its records)."""
     st, m, plan = ctx.state, ctx.month, ctx.plan
-    group = flat_index((st.score_cell[rows], st.label[rows]), (0, len(plan.offer)))
-    retained = retention.in_programme(
-        m.decisions.retention_reach.take(group), m.active[rows], m.u["retention"][rows])
+    retained = retention.in_programme(lookup(m.retention, st.score_cell[rows], st.label[rows]),
+                                      m.active[rows], m.u["retention"][rows])
     if not plan.programme_of.any():
         st.programme[rows] = retained
         return
@@ -233,17 +246,17 @@ def contact(ctx: Context, rows: slice | np.ndarray) -> None:
     """Decide who contacts the firm this month and through which channel; note, for
     serve, where their uniform fell within the channel's share."""
     st, t, m = ctx.state, ctx.tables, ctx.month
-    seg = st.segment[rows]
-    rate, u = t.contact_rate.take(seg), m.u["contact"][rows]
+    seg, u = st.segment[rows], m.u["contact"][rows]
+    made = np.flatnonzero(service.contacts(lookup(t.contact_threshold, seg), m.active[rows], u))
+    pos = _positions(rows, made)
     # The channel, and whether answered in time, from the same uniform rescaled, only for
     # the few who contact.
-    made = np.flatnonzero(service.contacts(rate, m.active[rows], u))
-    pos = _positions(rows, made)
-    seg, v = seg[made], draws.rescaled(u[made], rate[made])
+    seg = seg[made]
+    v = draws.rescaled(u[made], lookup(t.contact_rate, seg))
     channel = draws.choose(t.channel_cdf, seg, v)
     st.channel[pos] = channel
     m.u["service"][pos] = draws.within_choice(v, t.channel_cdf, seg, channel)
-    st.pool[pos] = ctx.plan.pool_of_tier.take(st.tier[pos])
+    st.pool[pos] = lookup(ctx.plan.pool_of_tier, st.tier[pos])
 
 
 def steer(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -252,8 +265,9 @@ def steer(ctx: Context, rows: slice | np.ndarray) -> None:
     unwilling)."""
     st, m, plan = ctx.state, ctx.month, ctx.plan
     spec, beh = plan.steering, ctx.scenario.behaviour.steering
-    targeted = np.flatnonzero(spec.away.take(st.channel[rows]) & spec.tiers.take(st.tier[rows])
-                              & spec.labels.take(st.label[rows]))
+    targeted = np.flatnonzero(lookup(spec.away, st.channel[rows])
+                              & lookup(spec.tiers, st.tier[rows])
+                              & lookup(spec.labels, st.label[rows]))
     pos = _positions(rows, targeted)
     if not pos.size:
         return
@@ -283,7 +297,7 @@ def serve(ctx: Context, rows: slice | np.ndarray) -> None:
     st.contact[rows] = state
     # The firm's records: what each customer's contacts cost, when they last called, and
     # when they last waited too long.
-    st.contact_spend[rows] += t.contact_cost.take(channel)
+    st.contact_spend[rows] += lookup(t.contact_cost, channel)
     _set_where(rows, made, (st.last_contact, m.t))
     _set_where(rows, made & ~served, (st.last_complaint, m.t))
 
@@ -292,7 +306,7 @@ def migrate(ctx: Context, rows: slice | np.ndarray) -> None:
     """Move customers to the proposition their label is now offered: at their contact
     this month, or all of them when the transition ends."""
     st, m = ctx.state, ctx.month
-    offer = ctx.plan.offer.take(st.label[rows])
+    offer = lookup(ctx.plan.offer, st.label[rows])
     moves = (m.active[rows] & (offer != st.proposition[rows])
              & (m.migrate_all | (st.contact[rows] > 0)))
     pos = _positions(rows, moves)
@@ -303,12 +317,11 @@ def migrate(ctx: Context, rows: slice | np.ndarray) -> None:
 def experience(ctx: Context, rows: slice | np.ndarray) -> None:
     """Update current customers' satisfaction with this month's experience."""
     st, m, beh = ctx.state, ctx.month, ctx.scenario.behaviour
-    index = flat_index((st.holding[rows], st.contact[rows], st.programme[rows]),
-                       ctx.experience.shape)
-    month_exp = ctx.experience.ravel().take(index)
+    codes = st.holding[rows], st.contact[rows], st.programme[rows]
+    month_exp = lookup(ctx.experience, *codes)
     if ctx.plan.steering is not None and ctx.plan.steering.forced:
-        month_exp = select(st.steered[rows] == FORCED,
-                           ctx.forced_experience.ravel().take(index), month_exp)
+        month_exp = select(st.steered[rows] == FORCED, lookup(ctx.forced_experience, *codes),
+                           month_exp)
     s = st.satisfaction[rows]
     st.satisfaction[rows] = select(
         m.active[rows], satisfaction.update(s, month_exp, beh.satisfaction.memory), s)
@@ -322,14 +335,14 @@ def develop(ctx: Context, rows: slice | np.ndarray) -> None:
     u = m.u["development"][rows]
     group = development_group(st, rows, ctx.plan, ctx.scenario.behaviour.lifecycle)
     if ctx.plan.cross_sell is None:
-        index = flat_index((group, st.stage[rows], st.contact[rows]), m.development.shape)
+        full_rate = lookup(m.development, group, st.stage[rows], st.contact[rows])
     else:
         u, row, offered = _campaign(ctx, rows, eligible, u, group)
-        index = flat_index((row, st.segment[rows], st.tier[rows], st.stage[rows],
-                            st.contact[rows]), m.development.shape)
-    prob = development.scaled(m.development.ravel().take(index), st.satisfaction[rows],
-                              eligible)
-    bought = development.buys(prob, u)
+        full_rate = lookup(m.development, row, st.segment[rows], st.tier[rows], st.stage[rows],
+                           st.contact[rows])
+    # Eligibility applied after the comparison, not as a factor of every probability: the
+    # same purchases, one pass fewer over double-precision rates.
+    bought = development.buys(development.scaled(full_rate, st.satisfaction[rows]), eligible, u)
     st.products[rows] = products + bought
     m.products_sold += int(np.count_nonzero(bought))
     if ctx.plan.cross_sell is not None:
@@ -343,11 +356,11 @@ def _campaign(ctx: Context, rows: slice | np.ndarray, eligible: np.ndarray, u: n
     returns the uniform rescaled for the purchase, each row's development table row (0 not
     reached, arm + 1) and its ``offered`` code before the sale (0, or 2 × cell + 1)."""
     st, m = ctx.state, ctx.month
-    reached, v = draws.split(u, m.decisions.development_reach.take(group))
+    reached, v = draws.split(u, lookup(m.decisions.development_reach, group))
     reached &= eligible
     label = st.label[rows]
     cell = draws.choose(m.offer_cdf, label, v)
-    arm = m.offer_arm.ravel().take(flat_index((label, cell), m.offer_arm.shape))
+    arm = lookup(m.offer_arm, label, cell)
     rescaled = select(reached, draws.within_choice(v, m.offer_cdf, label, cell), v)
     return (rescaled, (reached * (arm + 1)).astype(np.int8),
             (reached * (2 * cell + 1)).astype(np.int8))
@@ -361,7 +374,7 @@ def leave(ctx: Context, rows: slice | np.ndarray) -> None:
     satisfaction = st.satisfaction[rows]
     log_m = churn.log_multiplier(
         satisfaction,
-        t.churn_stage_log_multiplier.astype(satisfaction.dtype).take(st.stage[rows]),
+        lookup(t.churn_stage_log_multiplier.astype(satisfaction.dtype), st.stage[rows]),
         st.products[rows],
         st.programme[rows], ch.satisfaction_effect, ch.neutral_satisfaction,
         ch.product_effect, t.programme_churn_effect)
@@ -394,7 +407,7 @@ def _start(ctx: Context, rows: slice | np.ndarray, starts: np.ndarray, event: in
     if not pos.size:
         return
     seg, label = st.segment[pos], st.label[pos]
-    offer = ctx.plan.offer.take(label)
+    offer = lookup(ctx.plan.offer, label)
     for array, value in ((st.stage, ACQUISITION), (st.months_in_stage, 0), (st.tenure, 0),
                          (st.cohort, m.t), (st.products, 1), (st.event, event), (st.value, 0.0),
                          (st.proposition, offer),
@@ -406,9 +419,11 @@ def _start(ctx: Context, rows: slice | np.ndarray, starts: np.ndarray, event: in
 def acquire(ctx: Context, rows: slice | np.ndarray) -> None:
     """Turn prospects into customers (Bass p, paid reach, word of mouth)."""
     st, m = ctx.state, ctx.month
-    prob = (_by_segment_label(m.adoption, st.segment[rows], st.label[rows])
-            * (st.stage[rows] == PROSPECT))
-    _start(ctx, rows, acquisition.adopts(prob, m.u["acquisition"][rows]), ACQUIRED)
+    # Everyone is compared with their cell's probability and the prospects kept: cheaper
+    # than zeroing the others' probabilities first, with the same outcome.
+    prob = _by_segment_label(m.adoption, st.segment[rows], st.label[rows])
+    _start(ctx, rows, acquisition.adopts(prob, m.u["acquisition"][rows])
+           & (st.stage[rows] == PROSPECT), ACQUIRED)
 
 
 def win_back(ctx: Context, rows: slice | np.ndarray) -> None:
@@ -462,13 +477,15 @@ def account(ctx: Context, rows: slice | np.ndarray) -> None:
     (The month's revenue and delivery costs are booked from the holdings at its end.)"""
     st, m = ctx.state, ctx.month
     active = is_active(st.stage[rows])
-    contribution = ctx.contribution.ravel().take(flat_index(
-        (st.holding[rows], st.products[rows], st.contact[rows]), ctx.contribution.shape))
-    programmes = m.programme_cost.ravel().take(flat_index(
-        (st.tier[rows], st.programme[rows]), m.programme_cost.shape))
+    contribution = lookup(ctx.contribution, st.holding[rows], st.products[rows],
+                          st.contact[rows])
+    # Whether the row was a customer at the month's start is the table's first code:
+    # cheaper than multiplying every row's cost by it, with the same numbers.
+    programmes = lookup(m.programme_cost, m.active[rows], st.tier[rows], st.programme[rows])
     if ctx.plan.steering is not None and ctx.plan.steering.incentive > 0:
+        # Only customers contact the firm, so only they have steered contacts.
         programmes = programmes + ctx.plan.steering.incentive * (st.steered[rows] > 0)
-    st.value[rows] += (contribution - programmes * m.active[rows]) * m.discount
+    st.value[rows] += (contribution - programmes) * m.discount
     st.tenure[rows] += active
     st.customer_months[rows] += active
     st.months_in_stage[rows] += active | m.active[rows]

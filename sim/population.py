@@ -39,7 +39,7 @@ class CustomerState:
     products: np.ndarray          # int8, products held (0 for non-customers)
     tier: np.ndarray              # int8, value tier 0=A 1=B 2=C, set by the firm
     proposition: np.ndarray       # int8, proposition held (-1 none)
-    holding: np.ndarray           # intp, segment · P + proposition (0 if none): the row of
+    holding: np.ndarray           # int16, segment · P + proposition (0 if none): the row of
     #                               (segment, proposition) tables, looked up every month
     # The firm's records of each person (observable), kept over all relationships:
     customer_months: np.ndarray   # int16, months as a customer
@@ -97,8 +97,9 @@ def label_segments(segment: np.ndarray, n_segments: int, data_quality: float,
 def holding_index(segment: np.ndarray, proposition: np.ndarray, n_propositions: int
                   ) -> np.ndarray:
     """Index of (segment, proposition held) in flattened (S, P) tables; proposition 0 when
-    none is held (such rows hold no products, so their lookups come to nothing)."""
-    return segment.astype(np.intp) * n_propositions + np.maximum(proposition, 0)
+    none is held (such rows hold no products, so their lookups come to nothing). In int16
+    (at most 100 × 100 holdings): the lookups that start from it convert it for less."""
+    return segment.astype(np.int16) * n_propositions + np.maximum(proposition, 0)
 
 
 def initial_state(scenario: Scenario, tables: Tables, rng: np.random.Generator,

@@ -41,11 +41,12 @@ def levels(n_propositions: int) -> np.ndarray:
 
 def _count(conditions, shape: tuple[int, ...]) -> np.ndarray:
     """How many of the boolean ``conditions`` (arrays of ``shape``) hold at each element, in
-    int16. Levels counted from a comparison per edge cost less than searching the edges or
-    a table lookup for every customer."""
-    level = np.zeros(shape, dtype=np.int16)
+    int8. Levels counted from a comparison per edge cost less than searching the edges or
+    a table lookup for every customer; the comparisons' bools, read as int8, add without
+    a conversion."""
+    level = np.zeros(shape, dtype=np.int8)
     for condition in conditions:
-        level += condition
+        level += condition.view(np.int8)
     return level
 
 
@@ -61,12 +62,17 @@ def complaint_level(month: int, last_complaint: np.ndarray) -> np.ndarray:
 def cells(proposition: np.ndarray, products: np.ndarray, tenure: np.ndarray,
           last_complaint: np.ndarray, month: int) -> np.ndarray:
     """Cell code of each customer at the start of ``month`` (int16)."""
-    product_level = np.clip(products.astype(np.int16) - 1, 0, PRODUCT_LEVELS - 1)
     n_tenure, n_complaint = len(TENURE_EDGES) + 1, len(COMPLAINT_EDGES) + 1
+    # The levels of products, tenure and complaint code a cell within the proposition
+    # (0..95), in int8; the proposition's part is added once, in int16. np.clip with bounds
+    # of the array's own type, not np.maximum against a scalar: a vector loop, several
+    # times faster.
+    product_level = np.clip(products - np.int8(1), np.int8(0), np.int8(PRODUCT_LEVELS - 1))
     tenure_level = _count((tenure >= int(edge) for edge in TENURE_EDGES), tenure.shape)
-    code = ((np.maximum(proposition, 0).astype(np.int16) * PRODUCT_LEVELS + product_level)
-            * n_tenure + tenure_level) * n_complaint
-    return code + complaint_level(month, last_complaint)
+    within = (product_level * n_tenure + tenure_level) * n_complaint
+    within += complaint_level(month, last_complaint)
+    held = np.clip(proposition, np.int8(0), np.int8(np.iinfo(np.int8).max)).astype(np.int16)
+    return held * np.int16(PRODUCT_LEVELS * n_tenure * n_complaint) + within
 
 
 def design(n_propositions: int) -> np.ndarray:

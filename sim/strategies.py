@@ -45,6 +45,7 @@ from .codes import (
     TIERS,
     flat_index,
     is_active,
+    lookup,
     months_since,
 )
 from .population import CustomerState
@@ -509,23 +510,21 @@ class Census:
         """
         n_cells, n_lab, n_k = shape
         customers = n_cells * n_lab * n_k
-        # In place and in 32 bits: a third of the time of the same arithmetic in intp.
-        key = state.score_cell.astype(np.int32)
-        key *= n_lab
-        key += state.label
-        key *= n_k
-        key += state.products
-        # Non-customers go to the bins after the customers': prospects, lapsed, others.
+        # Non-customers take three cells past the score cells: prospects, lapsed, others
+        # (chosen in int16); the key of (cell, label, products) is then formed in place in
+        # int32, a third of the time of the same arithmetic in intp.
         lapsed = winback.eligible(state.stage, months_since(month, state.departed_month),
                                   winback_after_months, winback_within_months)
-        group = np.full(len(key), 2 * n_lab + customers, dtype=np.int32)
-        group -= (state.stage == PROSPECT) * np.int32(2 * n_lab)
-        group -= lapsed * np.int32(n_lab)
-        group += state.label
-        counts = np.bincount(select(active, key, group), minlength=customers + 3 * n_lab)
-        return cls(customers=counts[:customers].reshape(shape),
-                   prospects=counts[customers:customers + n_lab],
-                   lapsed=counts[customers + n_lab:customers + 2 * n_lab])
+        outside = np.full(len(state), n_cells + 2, dtype=np.int16)
+        outside -= (state.stage == PROSPECT).view(np.int8) * np.int8(2)
+        outside -= lapsed.view(np.int8)
+        key = select(active, state.score_cell, outside).astype(np.int32)
+        key *= n_lab * n_k
+        key += flat_index((state.label, state.products), (n_lab, n_k))
+        counts = np.bincount(key, minlength=customers + 3 * n_lab * n_k)
+        others = counts[customers:].reshape(3, n_lab, n_k).sum(axis=2)
+        return cls(customers=counts[:customers].reshape(shape), prospects=others[0],
+                   lapsed=others[1])
 
     def by_label_products(self) -> np.ndarray:
         """(L, K+1) current customers by label and products held."""
@@ -566,7 +565,7 @@ def tier_of_cells(plan: Plan, customers: np.ndarray) -> np.ndarray:
 def assign_tiers(state: CustomerState, active: np.ndarray, cell_tier: np.ndarray) -> None:
     """Write each customer's code from ``cell_tier`` (see :func:`tier_of_cells`) into
     ``state.tier``; C for non-customers (``active`` false)."""
-    code = cell_tier.ravel().take(flat_index((state.label, state.products), cell_tier.shape))
+    code = lookup(cell_tier, state.label, state.products)
     state.tier[:] = select(active, code, np.int8(TIER_C))
 
 

@@ -11,7 +11,8 @@ from dataclasses import dataclass, replace
 
 import numpy as np
 
-from .codes import ACTIVE_STAGES, STAGES, flat_index
+from .codes import ACTIVE_STAGES, STAGES, lookup
+from .rules import draws
 from .scenario import Scenario, monthly_rate
 
 
@@ -51,6 +52,8 @@ class Tables:
     churn_constant: np.ndarray    # (S,) constant θ, nan where Beta
     churn_mean: np.ndarray        # (S,) mean θ per churn opportunity
     contact_rate: np.ndarray      # (S,) monthly contact probability
+    contact_threshold: np.ndarray  # (S,) the same rounded up to single precision, what the
+    #                               contact uniforms meet (see sim.rules.draws.threshold)
     channel_cdf: np.ndarray       # (S, C) cumulative channel choice probabilities
     innovation: np.ndarray        # (S,) Bass p per month
     word_of_mouth: np.ndarray     # (S,) Bass q per month
@@ -93,7 +96,7 @@ def by_holding(table: np.ndarray, holding: np.ndarray, products: np.ndarray) -> 
     """Per person, the entry of an (S, P, K+1) table (revenue, delivery cost, margin) at
     their holding (``CustomerState.holding``) and products held; 0 for non-customers, who
     hold no products."""
-    return table.ravel().take(flat_index((holding, products), (0, table.shape[2])))
+    return lookup(table.reshape(-1, table.shape[2]), holding, products)
 
 
 def with_competitor(tables: Tables, competitor_utility: np.ndarray) -> Tables:
@@ -160,6 +163,7 @@ def build_tables(s: Scenario) -> Tables:
         churn_constant=churn_field("constant"),
         churn_mean=np.array([seg.churn.mean for seg in segs]),
         contact_rate=contact_rate,
+        contact_threshold=draws.threshold(contact_rate),
         channel_cdf=cdf,
         innovation=np.array([seg.innovation for seg in segs]),
         word_of_mouth=np.array([seg.word_of_mouth for seg in segs]),

@@ -314,13 +314,22 @@ def test_newcomer_theta_table_matches_the_exact_beta_quantile():
 
 
 def test_flat_index_is_numpys_row_major_index():
-    """The engine's in-place 32-bit table index equals NumPy's ravel_multi_index for codes
-    of mixed narrow types (int8, int16, bool)."""
-    from sim.codes import flat_index
+    """The engine's in-place table index (int16 for small tables, int32 beyond) equals
+    NumPy's ravel_multi_index for codes of mixed narrow types (int8, int16, bool), and a
+    lookup reads what indexing the table reads."""
+    from sim.codes import flat_index, lookup
 
     rng = np.random.default_rng(11)
-    shape = (40, 9, 2)
-    codes = (rng.integers(0, 40, 500).astype(np.int16), rng.integers(0, 9, 500).astype(np.int8),
-             rng.random(500) < 0.5)
-    np.testing.assert_array_equal(flat_index(codes, shape),
-                                  np.ravel_multi_index([c.astype(np.intp) for c in codes], shape))
+    for shape, dtype in (((40, 9, 2), np.int16), ((400, 90, 2), np.int32)):
+        codes = (rng.integers(0, shape[0], 500).astype(np.int16),
+                 rng.integers(0, shape[1], 500).astype(np.int8), rng.random(500) < 0.5)
+        index = flat_index(codes, shape)
+        assert index.dtype == dtype
+        np.testing.assert_array_equal(
+            index, np.ravel_multi_index([c.astype(np.intp) for c in codes], shape))
+        table = rng.random(shape)
+        np.testing.assert_array_equal(lookup(table, *codes),
+                                      table[tuple(c.astype(np.intp) for c in codes)])
+    table = rng.random(5)
+    np.testing.assert_array_equal(lookup(table, np.array([-1, 0, 4], dtype=np.int8)),
+                                  table[[-1, 0, 4]])

@@ -20,5 +20,8 @@ def select(mask: np.ndarray, a: np.ndarray | float, b: np.ndarray | float) -> np
     if a_arr.dtype.kind in "iu" and np.asarray(b).dtype.kind in "iub":
         dtype = a_arr.dtype if a_arr.ndim else np.asarray(b).dtype
         b_arr = np.asarray(b, dtype=dtype)
-        return (b_arr + mask * (a_arr.astype(dtype) - b_arr)).astype(dtype, copy=False)
+        # b + mask · (a − b), written into one new array.
+        out = np.multiply(mask, np.subtract(a_arr, b_arr, dtype=dtype), dtype=dtype)
+        out += b_arr
+        return out
     return a * mask + b * ~np.asarray(mask, dtype=bool)

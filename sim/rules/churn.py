@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..codes import lookup
+
 THETA_MAX = 1.0 - 1e-12
 """θ is capped just below 1 so that log(1 − θ) stays finite."""
 LOG_M_MAX = 80.0
@@ -41,7 +43,7 @@ def log_multiplier(satisfaction: np.ndarray, stage_log_multiplier: np.ndarray,
     effects = np.asarray(programme_effects, dtype=float)
     if (effects > 0.0).any():
         cut = np.log1p(-np.minimum(effects, THETA_MAX)).astype(real)
-        log_m = log_m + cut.take(programme)
+        log_m = log_m + lookup(cut, programme)
     return log_m
 
 
@@ -53,8 +55,10 @@ def probability(log_surv: np.ndarray, log_m: np.ndarray) -> np.ndarray:
     precision.
     """
     # Single precision keeps m = 1 exact; capping log m at 80 keeps m finite (float32
-    # overflows past 88), so θ = 0 gives 0 rather than inf · 0 = nan.
-    multiplier = np.exp(np.minimum(log_m, LOG_M_MAX).astype(np.float32))
+    # overflows past 88), so θ = 0 gives 0 rather than inf · 0 = nan. np.clip with both
+    # bounds, not np.minimum against a scalar: a vector loop, three times as fast.
+    capped = np.clip(log_m, -np.inf, LOG_M_MAX).astype(np.float32, copy=False)
+    multiplier = np.exp(capped)
     return -np.expm1(multiplier * np.asarray(log_surv, dtype=np.float32))
 
 

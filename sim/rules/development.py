@@ -23,11 +23,12 @@ def rate(base_rate: float, campaign_reach: np.ndarray, campaign_response: float,
     return np.minimum(raw, 1.0)
 
 
-def scaled(full_rate: np.ndarray, satisfaction: np.ndarray, eligible: np.ndarray) -> np.ndarray:
-    """The rate of a fully satisfied customer, scaled by satisfaction, 0 where not eligible."""
-    return full_rate * satisfaction * eligible
+def scaled(full_rate: np.ndarray, satisfaction: np.ndarray) -> np.ndarray:
+    """The rate of a fully satisfied customer, scaled by satisfaction."""
+    return full_rate * satisfaction
 
 
-def buys(prob: np.ndarray, u: np.ndarray) -> np.ndarray:
-    """True where the customer takes another product."""
-    return u < prob
+def buys(prob: np.ndarray, eligible: np.ndarray, u: np.ndarray) -> np.ndarray:
+    """True where an eligible customer (a current customer below the most products) takes
+    another product."""
+    return eligible & (u < prob)

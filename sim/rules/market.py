@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codes import DEPARTED, NEVER, PROSPECT, months_since
+from ..codes import DEPARTED, NEVER, PROSPECT
 
 
 def exits(stage: np.ndarray, was_customer: np.ndarray, exit_rate: float,
@@ -27,5 +27,7 @@ def reconsiders(stage: np.ndarray, departed_month: np.ndarray, month: int,
     prospect again); never when ``after_months`` is None."""
     if after_months is None:
         return np.zeros(np.shape(stage), dtype=bool)
+    # Gone at least after_months: the stamp compared with a month, in the stamps' own int16
+    # rather than months since widened to int32 (NEVER, which would wrap, is left out).
     return ((stage == DEPARTED) & (departed_month != NEVER)
-            & (months_since(month, departed_month) >= after_months))
+            & (departed_month <= month - after_months))

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..codes import RETENTION, flat_index
+from ..codes import RETENTION, lookup
 from .blend import select
 
 
@@ -24,5 +24,5 @@ def enrolled(retained: np.ndarray, settled: np.ndarray, tier: np.ndarray,
     ``retained``, else the lifecycle programme ``programme_of`` (stages, tiers) enrols
     customers of that settled stage (:func:`sim.rules.lifecycle.settled_stage`) and tier in.
     """
-    code = programme_of.ravel().take(flat_index((settled, tier), programme_of.shape))
+    code = lookup(programme_of, settled, tier)
     return select(retained, np.int8(RETENTION), code)

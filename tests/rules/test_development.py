@@ -13,21 +13,21 @@ BASE = {"base_rate": 0.02, "campaign_reach": 0.5, "campaign_response": 0.1, "sal
 
 
 def probability(base_rate, campaign_reach, campaign_response, sales, stage_multiplier,
-                satisfaction, eligible):
+                satisfaction):
     """The purchase probability as the development phase computes it: the rate of a fully
     satisfied customer (tabulated once a month), scaled by each customer's satisfaction."""
     full = development.rate(base_rate, campaign_reach, campaign_response, sales,
                             stage_multiplier)
-    return development.scaled(full, satisfaction, eligible)
+    return development.scaled(full, satisfaction)
 
 
-def dev_prob(eligible=True, **overrides):
+def dev_prob(**overrides):
     """Development probability of one customer, ``BASE`` values unless overridden."""
     v = {**BASE, **overrides}
     return probability(
         v["base_rate"], np.array([v["campaign_reach"]]), v["campaign_response"],
-        np.array([v["sales"]]), np.array([v["stage_multiplier"]]), np.array([v["satisfaction"]]),
-        np.array([eligible]))[0]
+        np.array([v["sales"]]), np.array([v["stage_multiplier"]]),
+        np.array([v["satisfaction"]]))[0]
 
 
 def test_probability_formula_by_hand():
@@ -62,10 +62,13 @@ def test_zero_stage_multiplier_or_satisfaction_means_no_sale(lever):
     assert dev_prob(**{lever: 0.0}) == 0.0
 
 
-def test_not_eligible_gives_zero():
+def test_not_eligible_never_buys():
     """Non-customers and customers at max_products never buy, whatever the levers."""
-    assert dev_prob(eligible=False, base_rate=1.0, campaign_reach=1.0, campaign_response=1.0,
-                    sales=1.0, stage_multiplier=5.0, satisfaction=1.0) == 0.0
+    p = dev_prob(base_rate=1.0, campaign_reach=1.0, campaign_response=1.0, sales=1.0,
+                 stage_multiplier=5.0, satisfaction=1.0)
+    assert p == 1.0
+    np.testing.assert_array_equal(
+        development.buys(np.full(2, p), np.array([False, True]), np.zeros(2)), [False, True])
 
 
 @pytest.mark.parametrize("satisfaction", [0.0, 0.25, 0.7, 1.0])
@@ -81,8 +84,7 @@ def test_probability_in_unit_interval():
     """Random levers in their ranges (stage multiplier up to 5) give probabilities in [0, 1]."""
     rng = np.random.default_rng(3)
     n = 1000
-    p = probability(0.3, rng.random(n), 0.9, rng.random(n), 5 * rng.random(n),
-                    rng.random(n), rng.random(n) < 0.8)
+    p = probability(0.3, rng.random(n), 0.9, rng.random(n), 5 * rng.random(n), rng.random(n))
     assert np.all((p >= 0.0) & (p <= 1.0))
 
 
@@ -107,13 +109,14 @@ def test_buys_follows_uniform():
     """A customer buys exactly where u < p: p = 0 never, p = 1 always."""
     p = np.array([0.0, 0.0, 0.4, 0.4, 1.0])
     u = np.array([0.0, 0.5, 0.39, 0.4, 0.999999])
-    np.testing.assert_array_equal(development.buys(p, u), [False, False, True, False, True])
+    np.testing.assert_array_equal(development.buys(p, np.ones(5, dtype=bool), u),
+                                  [False, False, True, False, True])
 
 
 def test_higher_probability_buys_superset():
     """With the same uniforms, raising the probability keeps every buyer and adds more."""
     rng = np.random.default_rng(5)
     u = rng.random(2000)
-    low = development.buys(np.full(2000, 0.1), u)
-    high = development.buys(np.full(2000, 0.3), u)
+    low = development.buys(np.full(2000, 0.1), True, u)
+    high = development.buys(np.full(2000, 0.3), True, u)
     assert np.all(high[low]) and high.sum() > low.sum()

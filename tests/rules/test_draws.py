@@ -24,6 +24,20 @@ def test_rescaled_uniform_is_uniform_given_the_event():
     assert np.isfinite(draws.rescaled(np.array([0.5]), np.array([0.0]))).all()
 
 
+def test_threshold_compares_like_double_precision():
+    """A single-precision uniform is below a probability's threshold exactly where it is
+    below the probability in double precision: probabilities that float32 rounds down, up
+    or holds exactly, and uniforms on and either side of every threshold."""
+    rng = np.random.default_rng(5)
+    p = np.concatenate((rng.random(2000), [0.0, 1.0, 0.5, 0.1, 1e-9, 1.0 - 1e-12]))
+    t = draws.threshold(p)
+    assert t.dtype == np.float32
+    near = np.stack([np.nextafter(t, np.float32(-1)), t, np.nextafter(t, np.float32(2))])
+    u = np.concatenate((near.ravel(), rng.random(10_000, dtype=np.float32)))
+    for prob, single in zip(p, t, strict=True):
+        np.testing.assert_array_equal(u < single, u.astype(float) < prob)
+
+
 @pytest.mark.parametrize("level", [0.1, 0.5, 0.93])
 def test_one_uniform_decides_contact_channel_and_service_independently(level):
     """The contact phase reads one uniform three times: u < rate (contact), u / rate against

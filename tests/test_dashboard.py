@@ -52,6 +52,16 @@ def _one_error(result: subprocess.CompletedProcess) -> str:
     return lines[0]
 
 
+def test_the_command_line_and_the_engine_do_not_load_the_viz():
+    """Solara and mesa.visualization take seconds to import: only the dashboard loads them."""
+    code = ("import sys, sim, sim.cli, sim.live, sim.assets; "
+            "print(sorted(m for m in sys.modules if m.split('.')[0] in ('solara', 'altair') "
+            "or m.startswith('mesa.visualization')))")
+    result = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True,
+                            text=True, timeout=120, check=True)
+    assert result.stdout.strip() == "[]"
+
+
 def test_an_unknown_scenario_stops_with_a_message_naming_it():
     message = _one_error(_cvm("dashboard", "scenarios/no_such_file.yaml"))
     assert "scenarios/no_such_file.yaml" in message and "not found" in message

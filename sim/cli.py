@@ -1,5 +1,5 @@
-"""Command line: ``cvm run``, ``compare``, ``sweep``, ``validate``, ``calibrate``, ``schema``
-(``python run_scenario.py`` is ``cvm run``).
+"""Command line: ``cvm run``, ``compare``, ``sweep``, ``validate``, ``calibrate``, ``schema``,
+``dashboard`` (``python run_scenario.py`` is ``cvm run``).
 
 Exit codes: 0 ok, 2 bad input (one clear message, no traceback), 1 internal error (one
 line; ``--debug`` shows the traceback), 130 interrupted.
@@ -12,7 +12,9 @@ from __future__ import annotations
 import argparse
 import json
 import math
+import os
 import shlex
+import socket
 import sys
 import traceback
 from collections.abc import Sequence
@@ -448,6 +450,59 @@ def cmd_schema(args) -> int:
     return 0
 
 
+OFFLINE_CDN = "http://127.0.0.1:9/"
+"""Where the dashboard's server would fetch an asset it does not have: the discard port of
+this machine, which refuses at once. Every asset is installed beforehand; a CDN at run
+time would break the page without internet, and silently so with it."""
+
+
+def cmd_dashboard(args) -> int:
+    from .assets import AssetError, cdn_dir, install, missing
+
+    cdn = cdn_dir()
+    if args.install_assets:
+        try:
+            install(cdn)
+        except AssetError as err:
+            print(f"error: {err}", file=sys.stderr)
+            return 1
+        print(f"assets: {cdn}")
+        return 0
+    _check_range(args, {"port": (1, 65535)})
+    # Imported here: the live comparison loads the model, which the other errors need not.
+    from .live import DEFAULT_SCENARIO, SCENARIO_ENV, Settings
+
+    scenario = args.scenario or str(DEFAULT_SCENARIO)
+    Settings.of(scenario)   # a file that cannot be loaded stops here, with its message
+    absent = missing(cdn)
+    if absent:
+        print(f"error: the dashboard's JavaScript and CSS are not installed in {cdn} "
+              f"(missing {', '.join(a.folder for a in absent)}); install them once with "
+              "`cvm dashboard --install-assets` (it downloads them from the npm registry "
+              "and checks each against its pinned hash)", file=sys.stderr)
+        return BAD_INPUT
+    with socket.socket(socket.AF_INET6 if ":" in args.host else socket.AF_INET) as probe:
+        # As the server will: a port a stopped server left in TIME_WAIT is free.
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((args.host, args.port))
+        except OSError as err:
+            raise OptionError(f"cannot listen on {args.host}:{args.port} ({err.strerror}); "
+                              "give another with --port", "", "--port") from None
+    # Solara reads these when it is imported: the app to serve, no telemetry, and no CDN.
+    os.environ[SCENARIO_ENV] = str(Path(scenario).resolve())
+    os.environ["SOLARA_APP"] = "sim.dashboard"
+    os.environ["SOLARA_TELEMETRY_MIXPANEL_ENABLE"] = "False"
+    os.environ["SOLARA_ASSETS_CDN"] = OFFLINE_CDN
+    import uvicorn
+
+    print(f"dashboard of {scenario}: http://{args.host}:{args.port}/ (Ctrl-C stops it)",
+          flush=True)
+    uvicorn.run("solara.server.starlette:app", host=args.host, port=args.port,
+                log_level="warning")
+    return 0
+
+
 def _experiment_options(p: argparse.ArgumentParser, what: str, default_out: str) -> None:
     """Options shared by the commands that run many simulations (cvm run, cvm sweep)."""
     p.add_argument("scenario", help="scenario YAML file")
@@ -526,6 +581,17 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=cmd_calibrate)
     p = command("schema", "print the JSON Schema of scenario files")
     p.set_defaults(func=cmd_schema)
+    p = command("dashboard", "serve the teaching dashboard: two strategies of a scenario "
+                             "side by side, month by month, in the browser")
+    p.add_argument("scenario", nargs="?",
+                   help="scenario YAML file (default: scenarios/gsp_vs_segmented.yaml)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to listen on (default: 127.0.0.1, this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    p.add_argument("--install-assets", action="store_true",
+                   help="download the page's JavaScript and CSS from the npm registry into "
+                        "this Python environment, once, and exit")
+    p.set_defaults(func=cmd_dashboard)
     return parser
 
 

@@ -19,11 +19,11 @@ LAYERS: list[set[str]] = [
     {"agents"},                          # mesa agents
     {"model"},                           # wiring and step order
     {"metrics"},                         # results of a run
-    {"runner", "validation"},            # one run; docking checks
+    {"runner", "validation", "live"},    # one run; docking checks; two strategies live
     {"executors", "store", "statistics"},  # running jobs; the results folder; intervals
     {"experiment"},                      # many runs: Monte Carlo and its evaluator
     {"report", "sweeps", "exports", "compare"},  # pages; sweeps; spreadsheets; two files
-    {"cli", "__init__"},                 # entry points
+    {"cli", "dashboard", "assets", "__init__"},  # entry points (the dashboard, its assets)
 ]
 """Lowest first. A module may import its own layer or lower ones."""
 
